@@ -1,0 +1,1 @@
+"""Inspection rules as pure functions: account facts, posts and review records in, findings out."""

@@ -1,0 +1,3 @@
+from govmedia.cli import main
+
+main()

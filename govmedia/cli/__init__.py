@@ -1,0 +1,24 @@
+"""The ``govmedia`` command: a thin layer over the registry and monitor APIs."""
+
+from __future__ import annotations
+
+import click
+
+from govmedia.cli import registry_commands
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="govmedia")
+def main() -> None:
+    """govmedia: 政务新媒体账号登记与监测."""
+
+
+for group in (
+    registry_commands.db,
+    registry_commands.accounts,
+    registry_commands.file_group,
+    registry_commands.filings,
+    registry_commands.reviews,
+    registry_commands.demo,
+):
+    main.add_command(group)

@@ -1,0 +1,96 @@
+"""What every command shares: ``--config``/``--db``, the settings, exits and JSON output."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import getpass
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from govmedia import config, logs
+from registry.db import Database
+from registry.errors import Refused
+from registry.importing import ImportRefused
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Env:
+    """The settings and database a command runs with."""
+
+    settings: dict[str, Any]
+    db_url: str
+
+    def database(self) -> Database:
+        return Database(self.db_url, busy_timeout_s=self.settings["database"]["busy_timeout_s"])
+
+
+def common(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Give a command ``--config`` and ``--db`` and pass it an ``Env`` as ``env``."""
+
+    @click.option(
+        "--config",
+        "config_path",
+        type=click.Path(path_type=Path),
+        help="配置文件 (默认 ./config.toml)",
+    )
+    @click.option("--db", "db_url", help="数据库 URL,覆盖配置中的 [database] url")
+    @functools.wraps(command)
+    def wrapper(config_path: Path | None, db_url: str | None, **kwargs: Any) -> Any:
+        try:
+            settings = config.load(config_path)
+        except config.ConfigError as exc:
+            raise click.UsageError(str(exc)) from exc
+        logs.configure(settings["logging"]["level"])
+        env = Env(settings, db_url or settings["database"]["url"])
+        return command(env=env, **kwargs)
+
+    return wrapper
+
+
+def run(env: Env, work: Callable[[Database], Awaitable[T]]) -> T:
+    """Run ``work`` against the database, turning refusals into exit status 1."""
+
+    async def main() -> T:
+        database = env.database()
+        try:
+            return await work(database)
+        finally:
+            await database.close()
+
+    try:
+        return asyncio.run(main())
+    except ImportRefused as exc:
+        for error in exc.errors:
+            click.echo(str(error), err=True)
+        click.echo(f"共 {len(exc.errors)} 处错误,未写入任何数据。", err=True)
+        sys.exit(1)
+    except Refused as exc:
+        click.echo(f"错误: {exc}", err=True)
+        sys.exit(1)
+
+
+def emit_json(document: Any) -> None:
+    click.echo(json.dumps(document, ensure_ascii=False, indent=1, default=_default))
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
+def whoami() -> str:
+    try:
+        return getpass.getuser()
+    except OSError:
+        return "unknown"

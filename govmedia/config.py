@@ -1,0 +1,59 @@
+"""Settings: the documented defaults in ``config.toml``, overlaid by the user's file.
+
+The repository's ``config.toml`` is the single source of defaults (the package reads it as
+``defaults.toml``). A user file may set any subset; a key the defaults do not know is refused
+so that a typo never silently falls back to a default. Tables listed in ``OPEN_TABLES`` accept
+keys of the user's choosing (for example per-host fetch limits).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+OPEN_TABLES = frozenset({"fetch.hosts", "ledger.calendar"})
+DEFAULT_PATH = Path("config.toml")
+
+
+class ConfigError(Exception):
+    """The configuration file cannot be used; the message names the file and key."""
+
+
+def load_defaults() -> dict[str, Any]:
+    text = resources.files("govmedia").joinpath("defaults.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def load(path: Path | None = None) -> dict[str, Any]:
+    """Defaults overlaid by ``path`` (or ``./config.toml`` when it exists)."""
+    settings = load_defaults()
+    if path is None:
+        if not DEFAULT_PATH.exists():
+            return settings
+        path = DEFAULT_PATH
+    try:
+        user = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: no such file") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    _overlay(settings, user, path, prefix="")
+    return settings
+
+
+def _overlay(base: dict[str, Any], user: Mapping[str, Any], path: Path, prefix: str) -> None:
+    for key, value in user.items():
+        dotted = f"{prefix}{key}"
+        if prefix.rstrip(".") in OPEN_TABLES:
+            base[key] = value
+        elif key not in base:
+            raise ConfigError(f"{path}: unknown setting '{dotted}'")
+        elif isinstance(base[key], dict):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{path}: '{dotted}' must be a table")
+            _overlay(base[key], value, path, prefix=f"{dotted}.")
+        else:
+            base[key] = value

@@ -1,0 +1,1 @@
+"""Monitoring: sampling, fetching, inspection runs, ledgers and the schedule."""

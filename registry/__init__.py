@@ -1,0 +1,1 @@
+"""The account registry: schema, filings and every write to the database."""

@@ -1,0 +1,77 @@
+"""Reading account state back from the projection (``accounts`` joined with its units)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from registry.fields import KEYS
+from registry.lifecycle import AccountState, make_state
+from registry.schema import accounts, units
+
+sponsor_unit = units.alias("sponsor_unit")
+supervisor_unit = units.alias("supervisor_unit")
+
+ACCOUNT_COLUMNS = (
+    accounts.c.id,
+    accounts.c.name,
+    accounts.c.platform,
+    accounts.c.account_id,
+    accounts.c.home_url,
+    accounts.c.feed_url,
+    sponsor_unit.c.name.label("sponsor"),
+    accounts.c.sponsor_code,
+    supervisor_unit.c.name.label("supervisor"),
+    accounts.c.region_code,
+    accounts.c.opened_on,
+    accounts.c.status,
+    accounts.c.interaction,
+    accounts.c.admin,
+    accounts.c.phone,
+    accounts.c.status_since,
+    accounts.c.last_effective,
+)
+
+
+def account_select() -> Select[Any]:
+    """Every account with its state in the inventory's canonical text form."""
+    return select(*ACCOUNT_COLUMNS).select_from(
+        accounts.join(sponsor_unit, accounts.c.sponsor_id == sponsor_unit.c.id).outerjoin(
+            supervisor_unit, accounts.c.supervisor_id == supervisor_unit.c.id
+        )
+    )
+
+
+def row_fields(row: Mapping[str, Any]) -> dict[str, str]:
+    """The canonical text form of one projection row (the inventory columns)."""
+    values: dict[str, str] = {}
+    for key in KEYS:
+        value = row[key]
+        if key == "interaction":
+            values[key] = "有" if value else "无"
+        elif isinstance(value, date):
+            values[key] = value.isoformat()
+        else:
+            values[key] = value or ""
+    return values
+
+
+def row_state(row: Mapping[str, Any]) -> AccountState:
+    return make_state(row_fields(row), row["status_since"], row["last_effective"])
+
+
+async def find_account(conn: AsyncConnection, ref: str) -> Mapping[str, Any] | None:
+    """An account by internal id ("42") or by ``PLATFORM:ACCOUNT_ID``."""
+    query = account_select()
+    if ref.isdigit():
+        query = query.where(accounts.c.id == int(ref))
+    elif ":" in ref:
+        platform, account_id = ref.split(":", 1)
+        query = query.where(accounts.c.platform == platform, accounts.c.account_id == account_id)
+    else:
+        return None
+    return (await conn.execute(query)).mappings().first()

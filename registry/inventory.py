@@ -1,0 +1,198 @@
+"""Importing and exporting the inventory (账号清单).
+
+An import is all-or-nothing: every row is validated and checked against the lifecycle before
+anything is written. A row for an account already registered becomes a 变更 filing for the
+fields that differ (and a 关停 / 注销 / 重新开设 filing when its status differs), so importing the
+same file twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from registry import tabular
+from registry.accounts_view import account_select, row_fields, row_state
+from registry.db import Database
+from registry.fields import FIELD_BY_KEY, FIELDS, HEADER_TO_KEY, KEYS, FieldError, Status, normalise
+from registry.importing import ImportRefused, RowError, map_headers
+from registry.lifecycle import FilingFacts, Kind, LifecycleError
+from registry.schema import accounts
+from registry.writer import AccountPlan, FilingMeta, active_counts, add_warnings, commit, opening
+
+_STATUS_FILING = {
+    Status.CLOSED: Kind.CLOSE,
+    Status.DEREGISTERED: Kind.DEREGISTER,
+    Status.ACTIVE: Kind.REOPEN,
+}
+_REQUIRED = {f.key for f in FIELDS if f.required}
+_LOOKUP_CHUNK = 400
+
+
+@dataclass(slots=True)
+class ImportSummary:
+    rows: int = 0
+    opened: int = 0
+    changed: int = 0
+    status_changed: int = 0
+    unchanged: int = 0
+    warnings: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+
+def _read_rows(
+    path: Path, summary: ImportSummary
+) -> tuple[list[tuple[int, dict[str, str]]], list[RowError]]:
+    try:
+        table = tabular.read_table(path)
+    except tabular.TableError as exc:
+        raise ImportRefused([RowError(path, 1, "-", str(exc))]) from exc
+    mapping, warnings, errors = map_headers(path, table.headers, HEADER_TO_KEY, _REQUIRED)
+    summary.warnings.extend(warnings)
+    if errors:
+        raise ImportRefused(errors)
+    header_of = {key: header for header, key in mapping.items()}
+    rows: list[tuple[int, dict[str, str]]] = []
+    seen: dict[tuple[str, str], int] = {}
+    for number, record in table.rows:
+        first_error = len(errors)
+        values: dict[str, str] = {}
+        for key in KEYS:
+            try:
+                values[key] = normalise(
+                    key, record.get(header_of[key]) if key in header_of else None
+                )
+            except FieldError as exc:
+                errors.append(
+                    RowError(path, number, header_of.get(key, FIELD_BY_KEY[key].header), str(exc))
+                )
+        if "platform" in values and "account_id" in values:
+            identity = (values["platform"], values["account_id"])
+            if identity in seen:
+                errors.append(
+                    RowError(
+                        path,
+                        number,
+                        header_of["account_id"],
+                        f"与第{seen[identity]}行重复(同一平台账号ID唯一)",
+                    )
+                )
+            seen.setdefault(identity, number)
+        if len(errors) == first_error:
+            rows.append((number, values))
+    return rows, errors
+
+
+async def _existing(
+    conn: AsyncConnection, identities: list[tuple[str, str]]
+) -> dict[tuple[str, str], Any]:
+    found: dict[tuple[str, str], Any] = {}
+    for start in range(0, len(identities), _LOOKUP_CHUNK):
+        chunk = identities[start : start + _LOOKUP_CHUNK]
+        query = account_select().where(
+            tuple_(accounts.c.platform, accounts.c.account_id).in_(chunk)
+        )
+        for row in (await conn.execute(query)).mappings():
+            found[(row["platform"], row["account_id"])] = row
+    return found
+
+
+def _plan_row(
+    values: dict[str, str], existing: Any, meta: FilingMeta, today: date, summary: ImportSummary
+) -> AccountPlan:
+    target = Status(values["status"])
+    if existing is None:
+        plan = AccountPlan(None, None)
+        plan.add(opening(values), meta)
+        summary.opened += 1
+        if target is not Status.ACTIVE:
+            plan.add(
+                FilingFacts(_STATUS_FILING[target], max(today, plan.filings[0].facts.effective_on)),
+                meta,
+            )
+        return plan
+    plan = AccountPlan(existing["id"], row_state(existing))
+    current = row_fields(existing)
+    changed = {k: v for k, v in values.items() if k != "status" and current[k] != v}
+    if changed:
+        plan.add(FilingFacts(Kind.CHANGE, today, changed), meta)
+        summary.changed += 1
+    if target.value != current["status"]:
+        plan.add(FilingFacts(_STATUS_FILING[target], today), meta)
+        summary.status_changed += 1
+    if not plan.filings:
+        summary.unchanged += 1
+    return plan
+
+
+async def import_inventory(
+    db: Database, path: Path, meta: FilingMeta, today: date, *, dry_run: bool = False
+) -> ImportSummary:
+    """Load an inventory file; raises ImportRefused (nothing written) on any bad row."""
+    summary = ImportSummary(dry_run=dry_run)
+    rows, errors = _read_rows(path, summary)
+    summary.rows = len(rows) + len({e.row for e in errors})
+    session = db.read() if dry_run else db.write()
+    async with session as conn:
+        existing = await _existing(conn, [(v["platform"], v["account_id"]) for _, v in rows])
+        plans: list[AccountPlan] = []
+        numbers: dict[int, int] = {}
+        for number, values in rows:
+            try:
+                plan = _plan_row(
+                    values,
+                    existing.get((values["platform"], values["account_id"])),
+                    meta,
+                    today,
+                    summary,
+                )
+            except LifecycleError as exc:
+                errors.append(RowError(path, number, FIELD_BY_KEY["status"].header, str(exc)))
+                continue
+            numbers[id(plan)] = number
+            plans.append(plan)
+        if errors:
+            raise ImportRefused(sorted(errors, key=lambda e: e.row))
+        add_warnings(plans, await active_counts(conn))
+        for plan in plans:
+            for planned in plan.filings:
+                summary.warnings.extend(
+                    f"{path}:{numbers[id(plan)]}: {w}" for w in planned.warnings
+                )
+        if not dry_run:
+            await commit(conn, plans)
+    return summary
+
+
+async def export_rows(db: Database) -> list[dict[str, str]]:
+    async with db.read() as conn:
+        result = await conn.execute(account_select().order_by(accounts.c.id))
+        return [row_fields(row) for row in result.mappings()]
+
+
+def _ordered(rows: list[dict[str, str]]) -> Iterator[list[str]]:
+    for values in rows:
+        yield [values[key] for key in KEYS]
+
+
+async def export_inventory(db: Database, path: Path, fmt: str) -> int:
+    """Write the inventory with the import's columns; returns the number of accounts."""
+    rows = await export_rows(db)
+    headers = [f.header for f in FIELDS]
+    if fmt == "csv":
+        tabular.write_csv(path, headers, _ordered(rows))
+    elif fmt == "xlsx":
+        widths = [24, 12, 20, 30, 30, 28, 22, 24, 12, 12, 8, 8, 10, 14]
+        tabular.write_xlsx(path, headers, _ordered(rows), title="账号清单", widths=widths)
+    elif fmt == "json":
+        tabular.write_json(path, rows)
+    else:
+        raise ValueError(f"unknown export format {fmt!r}")
+    return len(rows)
+

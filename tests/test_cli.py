@@ -1,0 +1,105 @@
+"""The command line: documented, exit statuses, JSON output, messages naming what was refused."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from conftest import sample_rows, write_csv
+from govmedia.cli import main
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def leaf_commands(group: click.Group, prefix: str = "govmedia") -> list[str]:
+    names = []
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            names.extend(leaf_commands(command, f"{prefix} {name}"))
+        else:
+            names.append(f"{prefix} {name}")
+    return names
+
+
+def test_every_command_is_documented_in_the_readme() -> None:
+    readme = README.read_text("utf-8")
+    commands = leaf_commands(main)
+    assert len(commands) >= 12
+    missing = [c for c in commands if f"`{c}" not in readme]
+    assert missing == []
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+
+    def invoke(*args: str) -> click.testing.Result:
+        return runner.invoke(main, [*args, "--db", url], catch_exceptions=False)
+
+    assert invoke("db", "upgrade").exit_code == 0
+    return invoke
+
+
+def test_import_list_show_json(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    rows = sample_rows(5)
+    path = write_csv(tmp_path / "inv.csv", rows)
+    result = cli("accounts", "import", str(path))
+    assert result.exit_code == 0 and "新开设 5 个" in result.output
+    listed = cli("accounts", "list", "--json", "--region", rows[0]["region_code"])
+    assert {a["account_id"] for a in json.loads(listed.stdout)} == {
+        r["account_id"] for r in rows if r["region_code"] == rows[0]["region_code"]
+    }
+    shown = json.loads(cli("accounts", "show", f"{rows[0]['platform']}:{rows[0]['account_id']}", "--json").stdout)
+    assert shown["account"]["name"] == rows[0]["name"] and shown["filings"][0]["kind"] == "开设"
+
+
+def test_bad_import_exits_1_with_file_row_column(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    rows = sample_rows(3)
+    rows[1]["platform"] = "推特"
+    path = write_csv(tmp_path / "inv.csv", rows)
+    result = cli("accounts", "import", str(path))
+    assert result.exit_code == 1
+    assert f"{path}:3:平台:" in result.stderr
+    assert json.loads(cli("accounts", "list", "--json").stdout) == []
+
+
+def test_lifecycle_refusal_exits_1(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    rows = sample_rows(1)
+    cli("accounts", "import", str(write_csv(tmp_path / "inv.csv", rows)))
+    assert cli("file", "deregister", "1", "--reason", "机构调整").exit_code == 0
+    refused = cli("file", "change", "1", "--set", "name=新名称")
+    assert refused.exit_code == 1 and "已注销" in refused.stderr
+
+
+def test_file_open_then_change_and_close(cli) -> None:  # type: ignore[no-untyped-def]
+    opened = cli(
+        "file", "open", "--platform", "微博", "--account-id", "pajj", "--name", "平安锦江",
+        "--sponsor", "成都市锦江区公安分局", "--region-code", "510104", "--doc-no", "锦公〔2026〕3号",
+    )  # fmt: skip
+    assert opened.exit_code == 0, opened.output
+    assert cli("file", "change", "微博:pajj", "--set", "phone=028-1").exit_code == 0
+    assert cli("file", "close", "微博:pajj", "--effective", "2099-01-01").exit_code == 0
+    record = json.loads(cli("accounts", "show", "微博:pajj", "--json").stdout)
+    assert [f["kind"] for f in record["filings"]] == ["开设", "变更", "关停"]
+    assert record["filings"][0]["doc_no"] == "锦公〔2026〕3号"
+
+
+def test_usage_errors_exit_2(cli) -> None:  # type: ignore[no-untyped-def]
+    assert cli("file", "change", "1", "--set", "nonsense").exit_code == 2
+    assert cli("accounts", "list", "--platform", "推特").exit_code == 2
+
+
+def test_export_formats(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cli("accounts", "import", str(write_csv(tmp_path / "inv.csv", sample_rows(4))))
+    for fmt in ("csv", "xlsx", "json"):
+        out = tmp_path / f"e.{fmt}"
+        assert cli("accounts", "export", "-o", str(out)).exit_code == 0
+        assert out.stat().st_size > 0
+        again = cli("accounts", "import", str(out))
+        assert "无变化 4 个" in again.output

@@ -1,0 +1,106 @@
+"""Batch filings: applied in file order, all or none."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from conftest import META, NOW, TODAY, sample_rows, write_csv
+
+from registry import queries
+from registry.db import Database
+from registry.filings_import import import_filings
+from registry.importing import ImportRefused
+from registry.inventory import import_inventory
+
+
+def write_filings(path: Path, headers: list[str], rows: list[list[str]]) -> Path:
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(headers)
+        writer.writerows(rows)
+    return path
+
+
+async def test_batch_open_change_close_in_order(db: Database, tmp_path: Path) -> None:
+    rows = sample_rows(2)
+    await import_inventory(db, write_csv(tmp_path / "inv.csv", rows[:1]), META, TODAY)
+    new = rows[1]
+    old = rows[0]
+    headers = [
+        "备案类型",
+        "平台",
+        "账号ID",
+        "生效日期",
+        "文号",
+        "原因",
+        "账号名称",
+        "主办单位",
+        "行政区划代码",
+        "开设日期",
+        "新账号ID",
+    ]
+    path = write_filings(
+        tmp_path / "f.csv",
+        headers,
+        [
+            [
+                "开设",
+                new["platform"],
+                new["account_id"],
+                "2026-11-01",
+                "川办〔2026〕1号",
+                "新开",
+                new["name"],
+                new["sponsor"],
+                new["region_code"],
+                "2026-11-01",
+                "",
+            ],
+            [
+                "变更",
+                old["platform"],
+                old["account_id"],
+                "2026-11-20",
+                "",
+                "改名",
+                old["name"] + "2",
+                "",
+                "",
+                "",
+                "renamed",
+            ],
+            ["关停", old["platform"], "renamed", "2026-11-21", "", "停止维护", "", "", "", "", ""],
+        ],
+    )
+    summary = await import_filings(db, path, "批量", NOW, TODAY)
+    assert summary.by_kind == {"开设": 1, "变更": 1, "关停": 1}
+    renamed = await queries.get_account(db, f"{old['platform']}:renamed")
+    assert renamed is not None
+    assert renamed.fields["status"] == "关停" and renamed.fields["name"] == old["name"] + "2"
+    assert [
+        f.doc_no
+        for f in (await queries.get_account(db, f"{new['platform']}:{new['account_id']}")).filings
+    ] == ["川办〔2026〕1号"]  # type: ignore[union-attr]
+
+
+async def test_one_refused_filing_refuses_the_file(db: Database, tmp_path: Path) -> None:
+    rows = sample_rows(1)
+    await import_inventory(db, write_csv(tmp_path / "inv.csv", rows), META, TODAY)
+    r = rows[0]
+    path = write_filings(
+        tmp_path / "f.csv",
+        ["备案类型", "平台", "账号ID", "生效日期"],
+        [
+            ["关停", r["platform"], r["account_id"], "2026-11-20"],
+            ["关停", r["platform"], r["account_id"], "2026-11-21"],
+            ["注册", r["platform"], r["account_id"], "2026-11-21"],
+        ],
+    )
+    with pytest.raises(ImportRefused) as refused:
+        await import_filings(db, path, "批量", NOW, TODAY)
+    assert [(e.row, e.column) for e in refused.value.errors] == [(3, "备案类型"), (4, "备案类型")]
+    assert "已关停" in refused.value.errors[0].message
+    record = await queries.get_account(db, f"{r['platform']}:{r['account_id']}")
+    assert record is not None and record.fields["status"] == "正常" and len(record.filings) == 1

@@ -1,0 +1,185 @@
+"""Importing the inventory: all-or-nothing, encodings, idempotence, changes become filings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import META, TODAY, sample_rows, write_csv
+from openpyxl import Workbook
+from sqlalchemy import func, select
+
+from govmedia.synthetic import header_row
+from registry import queries
+from registry.db import Database
+from registry.fields import KEYS
+from registry.importing import ImportRefused
+from registry.inventory import import_inventory
+from registry.schema import accounts, filings, units
+
+
+async def count(db: Database, table) -> int:  # type: ignore[no-untyped-def]
+    async with db.read() as conn:
+        return (await conn.execute(select(func.count()).select_from(table))).scalar_one()
+
+
+async def test_bad_row_7_of_ten_writes_nothing_and_names_row_and_column(
+    db: Database, tmp_path: Path
+) -> None:
+    rows = sample_rows(10)
+    rows[5]["region_code"] = "51A104"  # the 6th record sits on spreadsheet row 7
+    path = write_csv(tmp_path / "inv.csv", rows)
+    with pytest.raises(ImportRefused) as refused:
+        await import_inventory(db, path, META, TODAY)
+    assert [str(e) for e in refused.value.errors] == [
+        f"{path}:7:行政区划代码: 行政区划代码应为6位数字"
+    ]
+    assert await count(db, accounts) == 0
+    assert await count(db, filings) == 0
+    assert await count(db, units) == 0
+
+
+async def test_every_bad_row_is_reported(db: Database, tmp_path: Path) -> None:
+    rows = sample_rows(6)
+    rows[1]["platform"] = "推特"
+    rows[3]["sponsor_code"] = "91330100799655058C"
+    rows[4]["opened_on"] = "2026年13月1日"
+    rows[5]["name"] = ""
+    path = write_csv(tmp_path / "inv.csv", rows)
+    with pytest.raises(ImportRefused) as refused:
+        await import_inventory(db, path, META, TODAY)
+    assert [(e.row, e.column) for e in refused.value.errors] == [
+        (3, "平台"),
+        (5, "主办单位统一社会信用代码"),
+        (6, "开设日期"),
+        (7, "账号名称"),
+    ]
+
+
+async def test_dry_run_validates_but_writes_nothing(db: Database, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "inv.csv", sample_rows(5))
+    summary = await import_inventory(db, path, META, TODAY, dry_run=True)
+    assert summary.opened == 5
+    assert await count(db, accounts) == 0
+
+
+@pytest.mark.parametrize("encoding", ["gb18030", "utf-8-sig", "utf-8"])
+async def test_encodings(db: Database, tmp_path: Path, encoding: str) -> None:
+    rows = sample_rows(4)
+    path = write_csv(tmp_path / "inv.csv", rows, encoding=encoding)
+    if encoding == "gb18030":
+        assert path.read_bytes().decode("gb18030") and not _is_utf8(path.read_bytes())
+    await import_inventory(db, path, META, TODAY)
+    listed = await queries.list_accounts(db)
+    assert [r["name"] for r in listed] == [r["name"] for r in rows]
+    assert listed[0]["sponsor"] == rows[0]["sponsor"]
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+async def test_xlsx_with_english_keys_dates_and_number_cells(db: Database, tmp_path: Path) -> None:
+    from datetime import datetime
+
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append([*list(KEYS), "备注"])
+    row = sample_rows(1)[0]
+    values: list[object] = [row[k] for k in KEYS] + ["ignored"]
+    values[KEYS.index("opened_on")] = datetime(2020, 5, 17)
+    values[KEYS.index("region_code")] = 510104
+    values[KEYS.index("account_id")] = 12345678
+    sheet.append(values)
+    path = tmp_path / "inv.xlsx"
+    workbook.save(path)
+    summary = await import_inventory(db, path, META, TODAY)
+    assert any("备注" in w for w in summary.warnings)
+    [account] = await queries.list_accounts(db)
+    assert (account["opened_on"], account["region_code"], account["account_id"]) == (
+        "2020-05-17",
+        "510104",
+        "12345678",
+    )
+
+
+async def test_date_forms(db: Database, tmp_path: Path) -> None:
+    rows = sample_rows(3)
+    for row, form in zip(rows, ["2021-03-04", "2021/3/4", "2021年3月4日"], strict=True):
+        row["opened_on"] = form
+    await import_inventory(db, write_csv(tmp_path / "inv.csv", rows), META, TODAY)
+    assert {a["opened_on"] for a in await queries.list_accounts(db)} == {"2021-03-04"}
+
+
+async def test_missing_required_column_is_named(db: Database, tmp_path: Path) -> None:
+    keys = [k for k in KEYS if k != "sponsor"]
+    headers = [h for h, k in zip(header_row(), KEYS, strict=True) if k != "sponsor"]
+    path = write_csv(tmp_path / "inv.csv", sample_rows(2), headers=headers, keys=keys)
+    with pytest.raises(ImportRefused, match=r":1:主办单位: 缺少必需的列"):
+        await import_inventory(db, path, META, TODAY)
+
+
+async def test_duplicate_account_in_file_is_refused(db: Database, tmp_path: Path) -> None:
+    rows = sample_rows(3)
+    rows[2]["account_id"] = rows[0]["account_id"]
+    rows[2]["platform"] = rows[0]["platform"]
+    with pytest.raises(ImportRefused, match=r":4:账号ID: 与第2行重复"):
+        await import_inventory(db, write_csv(tmp_path / "inv.csv", rows), META, TODAY)
+
+
+async def test_reimport_is_idempotent_and_a_changed_row_becomes_a_change_filing(
+    db: Database, tmp_path: Path
+) -> None:
+    rows = sample_rows(8)
+    path = write_csv(tmp_path / "inv.csv", rows)
+    await import_inventory(db, path, META, TODAY)
+    again = await import_inventory(db, path, META, TODAY)
+    assert (again.opened, again.changed, again.unchanged) == (0, 0, 8)
+    assert await count(db, filings) == 8
+
+    rows[2]["name"] = rows[2]["name"] + "新"
+    rows[3]["status"] = "关停"
+    changed = await import_inventory(db, write_csv(tmp_path / "inv2.csv", rows), META, TODAY)
+    assert (changed.changed, changed.status_changed, changed.unchanged) == (1, 1, 6)
+    assert await count(db, accounts) == 8
+    record = await queries.get_account(db, f"{rows[2]['platform']}:{rows[2]['account_id']}")
+    assert record is not None
+    assert [f.kind.value for f in record.filings] == ["开设", "变更"]
+    assert record.filings[1].changes == {"name": (rows[2]["name"][:-1], rows[2]["name"])}
+    closed = await queries.get_account(db, f"{rows[3]['platform']}:{rows[3]['account_id']}")
+    assert closed is not None and closed.fields["status"] == "关停"
+
+
+async def test_deregistered_account_cannot_be_reopened_by_import(
+    db: Database, tmp_path: Path
+) -> None:
+    rows = sample_rows(2)
+    rows[1]["status"] = "注销"
+    await import_inventory(db, write_csv(tmp_path / "a.csv", rows), META, TODAY)
+    rows[1]["status"] = "正常"
+    with pytest.raises(ImportRefused, match=r":3:状态: 该账号已注销"):
+        await import_inventory(db, write_csv(tmp_path / "b.csv", rows), META, TODAY)
+
+
+async def test_warnings_for_second_account_on_platform_and_unrelated_name(
+    db: Database, tmp_path: Path
+) -> None:
+    rows = sample_rows(2)
+    rows[1].update(
+        platform=rows[0]["platform"],
+        sponsor=rows[0]["sponsor"],
+        sponsor_code=rows[0]["sponsor_code"],
+    )
+    rows[1]["name"] = "好声音"
+    summary = await import_inventory(db, write_csv(tmp_path / "inv.csv", rows), META, TODAY)
+    assert len(summary.warnings) == 2
+    assert all(w.startswith(f"{tmp_path / 'inv.csv'}:3: ") for w in summary.warnings)
+    record = await queries.get_account(db, f"{rows[1]['platform']}:{rows[1]['account_id']}")
+    assert record is not None
+    assert any("一个单位在同一平台只开设一个账号" in w for w in record.filings[0].warnings)
+    assert any("名称无关联" in w for w in record.filings[0].warnings)
