@@ -1,1 +1,74 @@
-"""Inspection rules as pure functions: account facts, posts and review records in, findings out."""
+"""Inspection rules as pure functions: account facts, posts and review records in, findings out.
+
+``inspect`` runs every rule of the policy on one account. It does no I/O and reads no clock: the
+monitoring time point, the fetched posts and the fetch outcome all come in ``InspectionInput``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from checks.activity import check_activity
+from checks.codes import PROBLEM_LABELS, SEVERITY
+from checks.dictionary import WordingTerm, load_dictionary, parse_dictionary
+from checks.feed import prepare
+from checks.leaks import check_privacy
+from checks.loader import load_policy
+from checks.model import Finding, InspectionInput
+from checks.policy import Policy
+from checks.privacy import mask_personal_data
+from checks.registry_rules import (
+    ACTIVE,
+    check_filing,
+    check_interaction,
+    check_unreachable,
+)
+from checks.review import check_reviews
+from checks.wording import check_content
+
+__all__ = [
+    "PROBLEM_LABELS",
+    "SEVERITY",
+    "Policy",
+    "WordingTerm",
+    "inspect",
+    "load_dictionary",
+    "load_policy",
+    "mask_personal_data",
+    "parse_dictionary",
+]
+
+_ORDER = {code: rank for rank, code in enumerate(PROBLEM_LABELS)}
+
+
+def inspect(inspection: InspectionInput, policy: Policy) -> list[Finding]:
+    """All findings for one account at ``inspection.at``, in the interface's order of codes.
+
+    Without posts (the feed could not be read) only the registry rules run. Accounts filed as
+    closed or deregistered are checked for signs of life (``filing_mismatch``) and nothing else.
+    Every finding of a readable feed carries the newest post time not after the time point.
+    """
+    account = inspection.account
+    active = account.status == ACTIVE
+    found: list[Finding] = []
+    if active and policy.no_interaction.enabled:
+        found += check_interaction(account)
+    if active and policy.unreachable.enabled:
+        found += check_unreachable(account, inspection.fetch_status)
+    if inspection.posts is None:
+        return sorted(found, key=lambda f: _ORDER[f.code])
+    feed = prepare(inspection.posts, inspection.at)
+    if not active:
+        if policy.filing_mismatch.enabled:
+            found += check_filing(account, feed, policy)
+    else:
+        found += check_activity(account, feed, policy)
+        if policy.unreviewed_post.enabled:
+            found += check_reviews(feed, inspection.reviews, policy)
+        if policy.privacy_leak.enabled:
+            found += check_privacy(feed, policy)
+        found += check_content(feed, policy)
+    newest = feed.newest
+    if newest is not None:
+        found = [dataclasses.replace(f, last_post_at=newest.published) for f in found]
+    return sorted(found, key=lambda f: _ORDER[f.code])

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, and_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from registry.fields import KEYS
@@ -62,6 +63,17 @@ def row_fields(row: Mapping[str, Any]) -> dict[str, str]:
 
 def row_state(row: Mapping[str, Any]) -> AccountState:
     return make_state(row_fields(row), row["status_since"], row["last_effective"])
+
+
+def by_identity(identities: Iterable[tuple[str, str]], chunk: int = 400) -> Iterator[ColumnElement[bool]]:
+    """WHERE clauses matching (platform, account_id) pairs, one platform and chunk at a time,
+    so that every lookup uses the unique index (SQLite would scan for a row-value IN list)."""
+    per_platform: dict[str, list[str]] = defaultdict(list)
+    for platform, account_id in identities:
+        per_platform[platform].append(account_id)
+    for platform, ids in per_platform.items():
+        for start in range(0, len(ids), chunk):
+            yield and_(accounts.c.platform == platform, accounts.c.account_id.in_(ids[start : start + chunk]))
 
 
 async def find_account(conn: AsyncConnection, ref: str) -> Mapping[str, Any] | None:

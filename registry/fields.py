@@ -7,12 +7,13 @@ office wrote it.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from urllib.parse import urlparse
 
 from registry.codes import credit_code_problem, region_code_problem
 
@@ -47,6 +48,9 @@ def parse_date(text: str | date | datetime) -> date:
     if isinstance(text, date):
         return text
     value = text.strip()
+    if len(value) == 10 and value[4] == "-":
+        with contextlib.suppress(ValueError):
+            return date.fromisoformat(value)
     value = value.split(" ")[0] if re.fullmatch(r"\S+ 00:00(:00)?", value) else value
     for form in _DATE_FORMS:
         match = form.fullmatch(value)
@@ -64,13 +68,16 @@ def _platform(value: str) -> str:
     return value
 
 
+_URL = re.compile(r"https?://[^\s/?#]+\S*", re.IGNORECASE)
+
+
 def _url(value: str) -> str:
-    parsed = urlparse(value)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+    if not _URL.fullmatch(value):
         raise FieldError(f"地址应以 http:// 或 https:// 开头: {value}")
     return value
 
 
+@functools.lru_cache(maxsize=65536)
 def _credit_code(value: str) -> str:
     value = value.upper()
     problem = credit_code_problem(value)
@@ -79,6 +86,7 @@ def _credit_code(value: str) -> str:
     return value
 
 
+@functools.lru_cache(maxsize=4096)
 def _region_code(value: str) -> str:
     value = value.removesuffix(".0")  # a number cell read from a spreadsheet
     problem = region_code_problem(value)

@@ -8,17 +8,17 @@ same file twice changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from registry import tabular
-from registry.accounts_view import account_select, row_fields, row_state
+from registry.accounts_view import account_select, by_identity, row_fields, row_state
 from registry.db import Database
 from registry.fields import FIELD_BY_KEY, FIELDS, HEADER_TO_KEY, KEYS, FieldError, Status, normalise
 from registry.importing import ImportRefused, RowError, map_headers
@@ -33,6 +33,8 @@ _STATUS_FILING = {
 }
 _REQUIRED = {f.key for f in FIELDS if f.required}
 _LOOKUP_CHUNK = 400
+_BATCH = 2000
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -46,9 +48,8 @@ class ImportSummary:
     dry_run: bool = False
 
 
-def _read_rows(
-    path: Path, summary: ImportSummary
-) -> tuple[list[tuple[int, dict[str, str]]], list[RowError]]:
+def _open_rows(path: Path, summary: ImportSummary) -> tuple[Iterable[tuple[int, dict[str, Any]]], dict[str, str]]:
+    """The table's rows and key -> header; raises ImportRefused on an unusable file or header."""
     try:
         table = tabular.read_table(path)
     except tabular.TableError as exc:
@@ -57,50 +58,54 @@ def _read_rows(
     summary.warnings.extend(warnings)
     if errors:
         raise ImportRefused(errors)
-    header_of = {key: header for header, key in mapping.items()}
-    rows: list[tuple[int, dict[str, str]]] = []
+    return table.rows, {key: header for header, key in mapping.items()}
+
+
+def _validated(
+    path: Path,
+    records: Iterable[tuple[int, dict[str, Any]]],
+    header_of: dict[str, str],
+    errors: list[RowError],
+    summary: ImportSummary,
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """Rows whose every field is valid; the others add their errors to ``errors``."""
     seen: dict[tuple[str, str], int] = {}
-    for number, record in table.rows:
+    columns = [(f.key, header_of.get(f.key), f) for f in FIELDS]
+    for number, record in records:
+        summary.rows += 1
         first_error = len(errors)
         values: dict[str, str] = {}
-        for key in KEYS:
+        for key, header, spec in columns:
+            raw = record.get(header) if header else None
             try:
-                values[key] = normalise(
-                    key, record.get(header_of[key]) if key in header_of else None
-                )
+                values[key] = spec.default if raw == "" and not spec.required else normalise(key, raw)
             except FieldError as exc:
-                errors.append(
-                    RowError(path, number, header_of.get(key, FIELD_BY_KEY[key].header), str(exc))
-                )
+                errors.append(RowError(path, number, header or spec.header, str(exc)))
         if "platform" in values and "account_id" in values:
             identity = (values["platform"], values["account_id"])
             if identity in seen:
-                errors.append(
-                    RowError(
-                        path,
-                        number,
-                        header_of["account_id"],
-                        f"与第{seen[identity]}行重复(同一平台账号ID唯一)",
-                    )
-                )
+                message = f"与第{seen[identity]}行重复(同一平台账号ID唯一)"
+                errors.append(RowError(path, number, header_of["account_id"], message))
             seen.setdefault(identity, number)
         if len(errors) == first_error:
-            rows.append((number, values))
-    return rows, errors
+            yield number, values
 
 
 async def _existing(
-    conn: AsyncConnection, identities: list[tuple[str, str]]
+    conn: AsyncConnection, identities: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], Any]:
+    """The registered accounts among ``identities``, as projection rows."""
     found: dict[tuple[str, str], Any] = {}
-    for start in range(0, len(identities), _LOOKUP_CHUNK):
-        chunk = identities[start : start + _LOOKUP_CHUNK]
-        query = account_select().where(
-            tuple_(accounts.c.platform, accounts.c.account_id).in_(chunk)
-        )
-        for row in (await conn.execute(query)).mappings():
+    for clause in by_identity(identities):
+        for row in (await conn.execute(account_select().where(clause))).mappings():
             found[(row["platform"], row["account_id"])] = row
     return found
+
+
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
 
 
 def _plan_row(
@@ -134,39 +139,36 @@ def _plan_row(
 async def import_inventory(
     db: Database, path: Path, meta: FilingMeta, today: date, *, dry_run: bool = False
 ) -> ImportSummary:
-    """Load an inventory file; raises ImportRefused (nothing written) on any bad row."""
+    """Load an inventory file; raises ImportRefused (nothing written) on any bad row.
+
+    Rows are planned and written in batches inside one transaction, so memory stays flat on a
+    large file; an error anywhere rolls the whole transaction back.
+    """
     summary = ImportSummary(dry_run=dry_run)
-    rows, errors = _read_rows(path, summary)
-    summary.rows = len(rows) + len({e.row for e in errors})
-    session = db.read() if dry_run else db.write()
-    async with session as conn:
-        existing = await _existing(conn, [(v["platform"], v["account_id"]) for _, v in rows])
-        plans: list[AccountPlan] = []
-        numbers: dict[int, int] = {}
-        for number, values in rows:
-            try:
-                plan = _plan_row(
-                    values,
-                    existing.get((values["platform"], values["account_id"])),
-                    meta,
-                    today,
-                    summary,
-                )
-            except LifecycleError as exc:
-                errors.append(RowError(path, number, FIELD_BY_KEY["status"].header, str(exc)))
-                continue
-            numbers[id(plan)] = number
-            plans.append(plan)
+    records, header_of = _open_rows(path, summary)
+    errors: list[RowError] = []
+    async with db.read() if dry_run else db.write() as conn:
+        counts = await active_counts(conn)
+        for batch in batched(_validated(path, records, header_of, errors, summary), _BATCH):
+            existing = await _existing(conn, [(v["platform"], v["account_id"]) for _, v in batch])
+            plans: list[AccountPlan] = []
+            numbers: list[int] = []
+            for number, values in batch:
+                identity = (values["platform"], values["account_id"])
+                try:
+                    plans.append(_plan_row(values, existing.get(identity), meta, today, summary))
+                except LifecycleError as exc:
+                    errors.append(RowError(path, number, FIELD_BY_KEY["status"].header, str(exc)))
+                    continue
+                numbers.append(number)
+            add_warnings(plans, counts)
+            for number, plan in zip(numbers, plans, strict=True):
+                for planned in plan.filings:
+                    summary.warnings.extend(f"{path}:{number}: {w}" for w in planned.warnings)
+            if not errors and not dry_run:
+                await commit(conn, plans)
         if errors:
             raise ImportRefused(sorted(errors, key=lambda e: e.row))
-        add_warnings(plans, await active_counts(conn))
-        for plan in plans:
-            for planned in plan.filings:
-                summary.warnings.extend(
-                    f"{path}:{numbers[id(plan)]}: {w}" for w in planned.warnings
-                )
-        if not dry_run:
-            await commit(conn, plans)
     return summary
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 _GENERIC = re.compile(
@@ -13,6 +14,7 @@ def _bigrams(text: str) -> set[str]:
     return {text[i : i + 2] for i in range(len(text) - 1)}
 
 
+@functools.lru_cache(maxsize=16384)
 def name_relates_to_sponsor(name: str, sponsor: str) -> bool:
     """True when the name shares a meaningful two-character word with the sponsor's name.
 

@@ -6,18 +6,19 @@ so a unit can send the same sheet after its final approvals are filled in.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from checks.model import ReviewRecord
 from registry import tabular
+from registry.accounts_view import by_identity
 from registry.db import Database
 from registry.fields import PLATFORMS
 from registry.importing import ImportRefused, RowError, map_headers
@@ -89,17 +90,12 @@ def _parse(
 
 
 async def _account_ids(
-    conn: AsyncConnection, identities: list[tuple[str, str]]
+    conn: AsyncConnection, identities: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], int]:
     found: dict[tuple[str, str], int] = {}
-    for start in range(0, len(identities), _CHUNK):
-        chunk = identities[start : start + _CHUNK]
-        result = await conn.execute(
-            select(accounts.c.platform, accounts.c.account_id, accounts.c.id).where(
-                tuple_(accounts.c.platform, accounts.c.account_id).in_(chunk)
-            )
-        )
-        found.update({(p, a): pk for p, a, pk in result})
+    for clause in by_identity(identities):
+        columns = select(accounts.c.platform, accounts.c.account_id, accounts.c.id)
+        found.update({(p, a): pk for p, a, pk in await conn.execute(columns.where(clause))})
     return found
 
 
@@ -160,15 +156,13 @@ async def import_reviews(
 async def _existing_keys(
     conn: AsyncConnection, keys: list[tuple[int, str, str]]
 ) -> set[tuple[int, str, str]]:
+    wanted = set(keys)
+    pks = sorted({pk for pk, _, _ in keys})
     found: set[tuple[int, str, str]] = set()
-    columns = tuple_(review_records.c.account_pk, review_records.c.url, review_records.c.title)
-    for start in range(0, len(keys), _CHUNK):
-        result = await conn.execute(
-            select(review_records.c.account_pk, review_records.c.url, review_records.c.title).where(
-                columns.in_(keys[start : start + _CHUNK])
-            )
-        )
-        found.update((pk, url, title) for pk, url, title in result)
+    columns = select(review_records.c.account_pk, review_records.c.url, review_records.c.title)
+    for start in range(0, len(pks), _CHUNK):
+        chunk = columns.where(review_records.c.account_pk.in_(pks[start : start + _CHUNK]))
+        found.update(key for key in ((pk, u, t) for pk, u, t in await conn.execute(chunk)) if key in wanted)
     return found
 
 

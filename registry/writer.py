@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from registry.fields import Status
@@ -93,12 +93,12 @@ async def active_counts(conn: AsyncConnection) -> dict[tuple[str, str], int]:
 def add_warnings(plans: Iterable[AccountPlan], counts: dict[tuple[str, str], int]) -> None:
     """Record the naming and one-account-per-platform warnings on the filings that cause them.
 
-    ``counts`` holds the active accounts per (sponsor, platform) before the plans.
+    ``counts`` holds the active accounts per (sponsor, platform) before the plans; it is updated
+    to include them, so that batches of one import can be passed in turn.
     """
     plans = list(plans)
-    counts = dict(counts)
     for plan in plans:
-        if plan.state is not None and plan.state.status is Status.ACTIVE:
+        if plan.filings and plan.state is not None and plan.state.status is Status.ACTIVE:
             counts[(plan.state.fields["sponsor"], plan.state.fields["platform"])] -= 1
     for plan in plans:
         final = plan.final
@@ -124,12 +124,11 @@ async def commit(conn: AsyncConnection, plans: Sequence[AccountPlan]) -> None:
     unit_ids = await _ensure_units(conn, plans)
     new = [p for p in plans if p.pk is None]
     if new:
-        result = await conn.execute(
-            insert(accounts).returning(accounts.c.id, sort_by_parameter_order=True),
-            [_projection(p, unit_ids) for p in new],
-        )
-        for plan, (pk,) in zip(new, result.all(), strict=True):
-            plan.pk = pk
+        first = await _allocate_ids(conn, accounts)
+        for offset, plan in enumerate(new):
+            plan.pk = first + offset
+        await conn.execute(insert(accounts), [{"id": p.pk, **_projection(p, unit_ids)} for p in new])
+        await _sync_id_sequence(conn, accounts)
     for plan in plans:
         if plan.state is not None:
             await conn.execute(
@@ -203,15 +202,29 @@ async def _ensure_units(conn: AsyncConnection, plans: Sequence[AccountPlan]) -> 
         known.update({name: pk for name, pk in rows})
     missing = [n for n in names if n not in known]
     if missing:
-        result = await conn.execute(
-            insert(units).returning(units.c.name, units.c.id, sort_by_parameter_order=True),
-            [
-                {"name": n, "region_code": wanted[n][0], "credit_code": wanted[n][1] or None}
-                for n in missing
-            ],
-        )
-        known.update({name: pk for name, pk in result})
+        first = await _allocate_ids(conn, units)
+        rows = [
+            {"id": first + i, "name": n, "region_code": wanted[n][0], "credit_code": wanted[n][1] or None}
+            for i, n in enumerate(missing)
+        ]
+        await conn.execute(insert(units), rows)
+        await _sync_id_sequence(conn, units)
+        known.update({row["name"]: row["id"] for row in rows})
     return known
+
+
+async def _allocate_ids(conn: AsyncConnection, table: Table) -> int:
+    """The first free id. Ids are assigned here, under the write lock, so that bulk inserts need
+    no RETURNING (which SQLite would run one row at a time)."""
+    top = await conn.execute(select(func.coalesce(func.max(table.c.id), 0)))
+    return int(top.scalar_one()) + 1
+
+
+async def _sync_id_sequence(conn: AsyncConnection, table: Table) -> None:
+    if conn.dialect.name == "postgresql":
+        await conn.execute(
+            text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), (SELECT max(id) FROM {table.name}))")
+        )
 
 
 async def _next_seq(conn: AsyncConnection, pks: list[int | None]) -> dict[int, int]:

@@ -1,0 +1,27 @@
+"""The problem codes of the interface: Chinese labels and severities (a stable contract)."""
+
+from __future__ import annotations
+
+from checks.model import Severity
+
+PROBLEM_LABELS: dict[str, str] = {
+    "dormant": "监测时间点前2周内无更新",
+    "zombie": "超过3个月未更新(僵尸账号)",
+    "empty_shell": "空壳账号",
+    "unreviewed_post": "未经审核发布",
+    "no_interaction": "未提供有效互动功能",
+    "wording_error": "严重表述错误",
+    "privacy_leak": "个人信息未去标识化",
+    "commercial_content": "发布商业广告",
+    "filing_mismatch": "备案状态与实际不符",
+    "unreachable": "账号无法访问",
+}
+
+SEVERITY: dict[str, Severity] = {
+    code: Severity.VETO
+    for code in ("dormant", "zombie", "empty_shell", "unreviewed_post", "no_interaction",
+                 "wording_error")
+} | {
+    code: Severity.SERIOUS
+    for code in ("privacy_leak", "commercial_content", "filing_mismatch", "unreachable")
+}  # fmt: skip

@@ -1,0 +1,178 @@
+"""Personal data published in full: ID card, mobile and bank card numbers; and their masking.
+
+A candidate is a run of digits (ASCII or full-width) possibly split by spaces or hyphens; its
+groups are joined into numbers and classified. Masking keeps the text's length, so offsets found
+in the original text stay valid in the masked one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+
+_DIGITS = "0-9０-９"
+_CANDIDATE = re.compile(f"[{_DIGITS}][{_DIGITS} \\-－]{{9,}}[{_DIGITS}Xxｘ]")
+_GROUP = re.compile(f"[{_DIGITS}]+[Xxｘ]?")
+_ASCII = str.maketrans("０１２３４５６７８９ｘx", "0123456789XX")
+# Fast path for text without full-width digits: encode with one byte per character, map the
+# characters a candidate may contain to "0" and find runs of eleven or more.
+_RUN_BYTES = bytes(48 if chr(i) in "0123456789 -Xx" else 46 for i in range(256))
+_RUN = b"0" * 11
+_FULL_WIDTH_HINTS = ("０", "１", "２", "－")  # every ID and mobile number has a 0, 1 or 2
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+_PROVINCES = frozenset(  # province-level codes of GB/T 2260 (83: Taiwan residents' permits)
+    (*range(11, 16), *range(21, 24), *range(31, 38), *range(41, 47), *range(50, 55),
+     *range(61, 66), 71, 81, 82, 83)
+)  # fmt: skip
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+
+_NUMBER_LENGTHS = frozenset((11, 13, 16, 17, 18, 19))
+ID_CARD, MOBILE, BANK_CARD = "id_card", "mobile", "bank_card"
+KIND_LABELS = {ID_CARD: "身份证号", MOBILE: "手机号", BANK_CARD: "银行卡号"}
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """Personal data at ``text[start:end]``; ``digits`` is the number without separators."""
+
+    kind: str
+    start: int
+    end: int
+    digits: str
+
+
+def valid_id_number(number: str) -> bool:
+    """GB 11643: 17 digits, a check character, a known province and a real birth date."""
+    if len(number) != 18 or not number[:17].isdigit() or int(number[:2]) not in _PROVINCES:
+        return False
+    total = sum(int(d) * w for d, w in zip(number[:17], _ID_WEIGHTS, strict=True))
+    if _ID_CHECK[total % 11] != number[17].upper():
+        return False
+    try:
+        born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        return False
+    return 1900 <= born.year <= 2100
+
+
+def luhn_valid(number: str) -> bool:
+    """The Luhn (mod 10) check used by bank card numbers."""
+    total = 0
+    for index, char in enumerate(reversed(number)):
+        digit = int(char)
+        if index % 2:
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
+        total += digit
+    return total % 10 == 0
+
+
+def _classify(number: str) -> str | None:
+    if len(number) == 18 and valid_id_number(number):
+        return ID_CARD
+    if not number.isdigit():
+        return None
+    if len(number) == 11 and _MOBILE.fullmatch(number):
+        return MOBILE
+    if len(number) == 13 and number.startswith("86") and _MOBILE.fullmatch(number[2:]):
+        return MOBILE
+    if 16 <= len(number) <= 19 and luhn_valid(number):
+        return BANK_CARD
+    return None
+
+
+def _grouping_fits(kind: str, lengths: tuple[int, ...]) -> bool:
+    """Whether a number split into groups of ``lengths`` is written the way ``kind`` is."""
+    if len(lengths) == 1:
+        return True
+    if kind == MOBILE:
+        return lengths in ((3, 4, 4), (2, 3, 4, 4), (2, 11))
+    if kind == ID_CARD:
+        return lengths in ((6, 8, 4), (6, 4, 4, 4))
+    return all(n == 4 for n in lengths[:-1]) and 1 <= lengths[-1] <= 4
+
+
+def _candidates(text: str) -> Iterator[tuple[int, str]]:
+    """Runs of digits and separators long enough to hold a number: (offset, run)."""
+    if any(hint in text for hint in _FULL_WIDTH_HINTS):
+        for whole in _CANDIDATE.finditer(text):
+            yield whole.start(), whole[0]
+        return
+    mapped = text.encode("ascii", "replace").translate(_RUN_BYTES)  # one byte per character
+    start = mapped.find(_RUN)
+    while start != -1:
+        end = mapped.find(b".", start)
+        end = len(mapped) if end == -1 else end
+        match: re.Match[str] | None = _CANDIDATE.search(text, start, end)
+        while match is not None:
+            yield match.start(), match[0]
+            match = _CANDIDATE.search(text, match.end(), end)
+        start = mapped.find(_RUN, end)
+
+
+def find_personal_data(text: str, kinds: frozenset[str] | None = None) -> Iterator[Hit]:
+    """Unmasked ID card, mobile and bank card numbers in ``text``, in order."""
+    for base, run in _candidates(text):
+        for kind, start, end, digits in _numbers_in_run(run):
+            if kinds is None or kind in kinds:
+                yield Hit(kind, base + start, base + end, digits)
+
+
+@lru_cache(maxsize=4096)
+def _numbers_in_run(run: str) -> tuple[tuple[str, int, int, str], ...]:
+    """The numbers written in one candidate run (memoised: hotlines recur across posts)."""
+    groups = [(g.start(), g.end(), g[0].translate(_ASCII)) for g in _GROUP.finditer(run)]
+    found: list[tuple[str, int, int, str]] = []
+    first = 0
+    while first < len(groups):
+        best = None
+        number = ""
+        for last in range(first, len(groups)):
+            number += groups[last][2]
+            if len(number) > 19:
+                break
+            if len(number) not in _NUMBER_LENGTHS:
+                continue
+            kind = _classify(number)
+            lengths = tuple(len(g[2]) for g in groups[first : last + 1])
+            if kind is not None and _grouping_fits(kind, lengths):
+                best = (kind, last, number)
+        if best is None:
+            first += 1
+            continue
+        kind, last, number = best
+        found.append((kind, groups[first][0], groups[last][1], number))
+        first = last + 1
+    return tuple(found)
+
+
+def _mask_span(span: str, kind: str, number: str) -> str:
+    keep_head, keep_tail = {ID_CARD: (2, 3), MOBILE: (3, 4), BANK_CARD: (4, 4)}[kind]
+    if kind == MOBILE and len(number) == 13:
+        keep_head = 5  # 86 country code, then the 3-digit prefix
+    hidden = len(number) - keep_head - keep_tail
+    out, seen = [], 0
+    for char in span:
+        if char in " -－":
+            out.append(char)
+            continue
+        out.append("*" if keep_head <= seen < keep_head + hidden else char)
+        seen += 1
+    return "".join(out)
+
+
+def mask_personal_data(text: str) -> str:
+    """``text`` with every unmasked ID card, mobile and bank card number masked (same length)."""
+    hits = list(find_personal_data(text))
+    if not hits:
+        return text
+    parts, cursor = [], 0
+    for hit in hits:
+        parts.append(text[cursor : hit.start])
+        parts.append(_mask_span(text[hit.start : hit.end], hit.kind, hit.digits))
+        cursor = hit.end
+    parts.append(text[cursor:])
+    return "".join(parts)
