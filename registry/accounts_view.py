@@ -65,7 +65,9 @@ def row_state(row: Mapping[str, Any]) -> AccountState:
     return make_state(row_fields(row), row["status_since"], row["last_effective"])
 
 
-def by_identity(identities: Iterable[tuple[str, str]], chunk: int = 400) -> Iterator[ColumnElement[bool]]:
+def by_identity(
+    identities: Iterable[tuple[str, str]], chunk: int = 400
+) -> Iterator[ColumnElement[bool]]:
     """WHERE clauses matching (platform, account_id) pairs, one platform and chunk at a time,
     so that every lookup uses the unique index (SQLite would scan for a row-value IN list)."""
     per_platform: dict[str, list[str]] = defaultdict(list)
@@ -73,7 +75,21 @@ def by_identity(identities: Iterable[tuple[str, str]], chunk: int = 400) -> Iter
         per_platform[platform].append(account_id)
     for platform, ids in per_platform.items():
         for start in range(0, len(ids), chunk):
-            yield and_(accounts.c.platform == platform, accounts.c.account_id.in_(ids[start : start + chunk]))
+            yield and_(
+                accounts.c.platform == platform,
+                accounts.c.account_id.in_(ids[start : start + chunk]),
+            )
+
+
+async def registered(
+    conn: AsyncConnection, identities: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], Any]:
+    """The registered accounts among ``identities``, as projection rows by identity."""
+    found: dict[tuple[str, str], Any] = {}
+    for clause in by_identity(identities):
+        for row in (await conn.execute(account_select().where(clause))).mappings():
+            found[(row["platform"], row["account_id"])] = row
+    return found
 
 
 async def find_account(conn: AsyncConnection, ref: str) -> Mapping[str, Any] | None:

@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from registry import tabular
-from registry.accounts_view import row_state
+from registry.accounts_view import registered, row_state
 from registry.db import Database
 from registry.fields import FIELD_BY_KEY, FIELDS, HEADER_TO_KEY, FieldError, normalise, parse_date
 from registry.importing import ImportRefused, RowError, map_headers
-from registry.inventory import _existing
 from registry.lifecycle import FilingFacts, Kind, LifecycleError
 from registry.writer import AccountPlan, FilingMeta, active_counts, add_warnings, commit
 
@@ -141,7 +140,7 @@ async def import_filings(
             for r in rows
             if r.kind is Kind.CHANGE and "account_id" in r.values
         }
-        existing = await _existing(conn, list(identities))
+        existing = await registered(conn, list(identities))
         plans: dict[tuple[str, str], AccountPlan] = {
             identity: AccountPlan(row["id"], row_state(row)) for identity, row in existing.items()
         }

@@ -15,10 +15,8 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from registry import tabular
-from registry.accounts_view import account_select, by_identity, row_fields, row_state
+from registry.accounts_view import account_select, registered, row_fields, row_state
 from registry.db import Database
 from registry.fields import FIELD_BY_KEY, FIELDS, HEADER_TO_KEY, KEYS, FieldError, Status, normalise
 from registry.importing import ImportRefused, RowError, map_headers
@@ -48,7 +46,9 @@ class ImportSummary:
     dry_run: bool = False
 
 
-def _open_rows(path: Path, summary: ImportSummary) -> tuple[Iterable[tuple[int, dict[str, Any]]], dict[str, str]]:
+def _open_rows(
+    path: Path, summary: ImportSummary
+) -> tuple[Iterable[tuple[int, dict[str, Any]]], dict[str, str]]:
     """The table's rows and key -> header; raises ImportRefused on an unusable file or header."""
     try:
         table = tabular.read_table(path)
@@ -78,7 +78,9 @@ def _validated(
         for key, header, spec in columns:
             raw = record.get(header) if header else None
             try:
-                values[key] = spec.default if raw == "" and not spec.required else normalise(key, raw)
+                values[key] = (
+                    spec.default if raw == "" and not spec.required else normalise(key, raw)
+                )
             except FieldError as exc:
                 errors.append(RowError(path, number, header or spec.header, str(exc)))
         if "platform" in values and "account_id" in values:
@@ -89,17 +91,6 @@ def _validated(
             seen.setdefault(identity, number)
         if len(errors) == first_error:
             yield number, values
-
-
-async def _existing(
-    conn: AsyncConnection, identities: Iterable[tuple[str, str]]
-) -> dict[tuple[str, str], Any]:
-    """The registered accounts among ``identities``, as projection rows."""
-    found: dict[tuple[str, str], Any] = {}
-    for clause in by_identity(identities):
-        for row in (await conn.execute(account_select().where(clause))).mappings():
-            found[(row["platform"], row["account_id"])] = row
-    return found
 
 
 def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
@@ -150,7 +141,7 @@ async def import_inventory(
     async with db.read() if dry_run else db.write() as conn:
         counts = await active_counts(conn)
         for batch in batched(_validated(path, records, header_of, errors, summary), _BATCH):
-            existing = await _existing(conn, [(v["platform"], v["account_id"]) for _, v in batch])
+            existing = await registered(conn, [(v["platform"], v["account_id"]) for _, v in batch])
             plans: list[AccountPlan] = []
             numbers: list[int] = []
             for number, values in batch:
@@ -197,4 +188,3 @@ async def export_inventory(db: Database, path: Path, fmt: str) -> int:
     else:
         raise ValueError(f"unknown export format {fmt!r}")
     return len(rows)
-

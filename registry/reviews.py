@@ -162,7 +162,9 @@ async def _existing_keys(
     columns = select(review_records.c.account_pk, review_records.c.url, review_records.c.title)
     for start in range(0, len(pks), _CHUNK):
         chunk = columns.where(review_records.c.account_pk.in_(pks[start : start + _CHUNK]))
-        found.update(key for key in ((pk, u, t) for pk, u, t in await conn.execute(chunk)) if key in wanted)
+        found.update(
+            key for key in ((pk, u, t) for pk, u, t in await conn.execute(chunk)) if key in wanted
+        )
     return found
 
 

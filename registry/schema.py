@@ -7,13 +7,16 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -118,4 +121,114 @@ review_records = Table(
     Column("final_reviewed_at", UTCDateTime, nullable=True),
     Column("imported_at", UTCDateTime, nullable=False),
     UniqueConstraint("account_pk", "url", "title"),
+)
+
+# --- Monitoring: samples, runs, inspections and the last state of every feed -----------------
+
+samples = Table(
+    "samples",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("quarter", String(6), nullable=False, index=True),
+    Column("seed", BigInteger, nullable=False),
+    Column("algorithm", String(40), nullable=False),
+    Column("ratio", Float, nullable=False),
+    Column("population_size", Integer, nullable=False),
+    Column("population_digest", String(64), nullable=False),
+    Column("drawn_at", UTCDateTime, nullable=False),
+    Column("drawn_by", String(100), nullable=False),
+    Column("strata", JSON, nullable=False),
+    Column("replaces", ForeignKey("samples.id"), nullable=True),  # a recorded --redraw
+    Column("current", Boolean, nullable=False),
+)
+
+sample_members = Table(
+    "sample_members",
+    metadata,
+    Column("sample_id", ForeignKey("samples.id"), primary_key=True),
+    Column("account_pk", ForeignKey("accounts.id"), primary_key=True),
+    Column("reason", String(10), nullable=False),
+    Column("stratum", String(40), nullable=False),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("quarter", String(6), nullable=False, index=True),
+    Column("scope", String(10), nullable=False),  # sample | all
+    Column("sample_id", ForeignKey("samples.id"), nullable=True),
+    Column("as_of", UTCDateTime, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("status", String(10), nullable=False),  # running | completed
+    Column("summary", JSON, nullable=True),
+)
+
+inspections = Table(
+    "inspections",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", ForeignKey("runs.id"), nullable=False),
+    Column("account_pk", ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("outcome", String(10), nullable=False),  # passed | failed | incomplete
+    Column("incomplete_reason", String(20), nullable=True),
+    Column("fetch_status", String(20), nullable=True),
+    Column("http_status", Integer, nullable=True),
+    Column("problems", JSON, nullable=False),
+    Column("last_post_at", UTCDateTime, nullable=True),
+    Column("inspected_at", UTCDateTime, nullable=False),
+    UniqueConstraint("run_id", "account_pk"),
+)
+
+feed_states = Table(
+    "feed_states",
+    metadata,
+    Column("account_pk", ForeignKey("accounts.id"), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("etag", Text, nullable=True),
+    Column("last_modified", Text, nullable=True),
+    Column("last_status", String(20), nullable=False),
+    Column("last_http_status", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("last_fetched_at", UTCDateTime, nullable=False),
+    Column("consecutive_failures", Integer, nullable=False, default=0),
+    Column("posts", LargeBinary, nullable=True),  # zlib JSON of the last posts, reused on 304
+)
+
+# --- Rectification ledger: entries and their status changes, one hash chain over both --------
+
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("quarter", String(6), nullable=False),
+    Column("account_pk", ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("problem_code", String(30), nullable=False),
+    Column("severity", String(10), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("evidence", JSON, nullable=False),
+    Column("last_post_at", UTCDateTime, nullable=True),
+    Column("detected_at", UTCDateTime, nullable=False),
+    Column("deadline", Date, nullable=False),
+    Column("deadline_provisional", Boolean, nullable=False, default=False),
+    Column("sponsor", String(200), nullable=False),  # the responsible unit when detected
+    Column("run_id", ForeignKey("runs.id"), nullable=True),
+    Column("status", String(10), nullable=False, index=True),  # projection of the last event
+    UniqueConstraint("quarter", "account_pk", "problem_code"),
+)
+
+ledger_events = Table(
+    "ledger_events",
+    metadata,
+    Column("id", Integer, primary_key=True),  # the position in the hash chain
+    Column("entry_id", ForeignKey("ledger_entries.id"), nullable=False, index=True),
+    Column("kind", String(10), nullable=False),  # created | status
+    Column("status", String(10), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    Column("content", JSON, nullable=False),  # what the digest covers, besides the previous one
+    Column("prev_digest", String(64), nullable=False),
+    Column("digest", String(64), nullable=False, unique=True),
 )

@@ -127,7 +127,9 @@ async def commit(conn: AsyncConnection, plans: Sequence[AccountPlan]) -> None:
         first = await _allocate_ids(conn, accounts)
         for offset, plan in enumerate(new):
             plan.pk = first + offset
-        await conn.execute(insert(accounts), [{"id": p.pk, **_projection(p, unit_ids)} for p in new])
+        await conn.execute(
+            insert(accounts), [{"id": p.pk, **_projection(p, unit_ids)} for p in new]
+        )
         await _sync_id_sequence(conn, accounts)
     for plan in plans:
         if plan.state is not None:
@@ -198,18 +200,24 @@ async def _ensure_units(conn: AsyncConnection, plans: Sequence[AccountPlan]) -> 
     names = list(wanted)
     for start in range(0, len(names), _CHUNK):
         chunk = names[start : start + _CHUNK]
-        rows = await conn.execute(select(units.c.name, units.c.id).where(units.c.name.in_(chunk)))
-        known.update({name: pk for name, pk in rows})
+        found = await conn.execute(select(units.c.name, units.c.id).where(units.c.name.in_(chunk)))
+        known.update({name: pk for name, pk in found})
     missing = [n for n in names if n not in known]
     if missing:
         first = await _allocate_ids(conn, units)
+        ids = {name: first + i for i, name in enumerate(missing)}
         rows = [
-            {"id": first + i, "name": n, "region_code": wanted[n][0], "credit_code": wanted[n][1] or None}
-            for i, n in enumerate(missing)
+            {
+                "id": ids[n],
+                "name": n,
+                "region_code": wanted[n][0],
+                "credit_code": wanted[n][1] or None,
+            }
+            for n in missing
         ]
         await conn.execute(insert(units), rows)
         await _sync_id_sequence(conn, units)
-        known.update({row["name"]: row["id"] for row in rows})
+        known.update(ids)
     return known
 
 
@@ -223,7 +231,9 @@ async def _allocate_ids(conn: AsyncConnection, table: Table) -> int:
 async def _sync_id_sequence(conn: AsyncConnection, table: Table) -> None:
     if conn.dialect.name == "postgresql":
         await conn.execute(
-            text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), (SELECT max(id) FROM {table.name}))")
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), (SELECT max(id) FROM {table.name}))"
+            )
         )
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
-
 from conftest import sample_rows, write_csv
+
 from govmedia.cli import main
 
 README = Path(__file__).resolve().parents[1] / "README.md"

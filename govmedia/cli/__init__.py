@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from govmedia.cli import registry_commands
+from govmedia.cli import ledger_commands, monitor_commands, registry_commands
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,6 +19,10 @@ for group in (
     registry_commands.file_group,
     registry_commands.filings,
     registry_commands.reviews,
-    registry_commands.demo,
+    monitor_commands.demo,
+    monitor_commands.sample,
+    monitor_commands.monitor,
+    ledger_commands.ledger_group,
+    ledger_commands.report,
 ):
     main.add_command(group)

@@ -322,23 +322,3 @@ def reviews_import(env: Env, file: Path, dry_run: bool) -> None:
     click.echo(
         f"{'校验通过(未写入)' if dry_run else '导入完成'}: 共 {summary.rows} 行;新增 {summary.added} 条,更新 {summary.updated} 条"
     )
-
-
-@click.command()
-@click.option(
-    "--workdir", type=click.Path(path_type=Path), default=Path("data/demo"), show_default=True
-)
-def demo(workdir: Path) -> None:
-    """Run the main job end to end on a bundled sample (embedded SQLite)."""
-    import asyncio
-
-    from govmedia import logs
-    from govmedia.demo import run_demo
-
-    logs.configure("warning")
-    result = asyncio.run(run_demo(workdir))
-    for line in result.lines:
-        click.echo(line)
-    click.echo(f"演示数据库: {result.database}")
-    for output in result.outputs:
-        click.echo(f"输出文件: {output}")

@@ -1,0 +1,177 @@
+"""Ledger commands: list, export, update and verify the rectification ledger; the bulletin."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import click
+
+from govmedia.cli.common import Env, common, emit_json, run, whoami
+from monitor.ledger_export import FORMATS, export_ledger
+from monitor.quarter import Quarter
+from monitor.workdays import DeadlineRule
+from registry import ledger
+from registry.fields import FieldError, parse_date
+from registry.ledger_query import list_entries
+from registry.ledger_status import LedgerStatus, parse_status
+from registry.times import SHANGHAI
+
+LIST_COLUMNS = (
+    "entry_id",
+    "quarter",
+    "platform",
+    "account_name",
+    "sponsor",
+    "problem_label",
+    "deadline",
+    "status",
+)
+STATUS_NAMES = [s.value for s in LedgerStatus]
+
+
+def _now() -> datetime:
+    return datetime.now(SHANGHAI)
+
+
+def _quarter(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return str(Quarter.parse(value))
+    except ValueError as exc:
+        raise click.BadParameter(f"检查批次应为 2026Q4 这样的形式: {value}") from exc
+
+
+def _status(value: str | None) -> str | None:
+    if value is None:
+        return None
+    status = parse_status(value)
+    if status is None:
+        raise click.BadParameter(f"应为 {'、'.join(STATUS_NAMES)} 之一: {value}")
+    return status.value
+
+
+@click.group("ledger")
+def ledger_group() -> None:
+    """整改台账."""
+
+
+@ledger_group.command("list")
+@click.option("--quarter", help="检查批次, 如 2026Q4")
+@click.option("--status", help="整改状态: " + "、".join(STATUS_NAMES))
+@click.option("--json", "as_json", is_flag=True)
+@common
+def ledger_list(env: Env, quarter: str | None, status: str | None, as_json: bool) -> None:
+    """Rectification entries, with their history."""
+    wanted_quarter, wanted_status = _quarter(quarter), _status(status)
+    rows = run(env, lambda db: list_entries(db, quarter=wanted_quarter, status=wanted_status))
+    if as_json:
+        emit_json(rows)
+        return
+    lines = ["\t".join(LIST_COLUMNS)]
+    lines.extend("\t".join(str(row[c]) for c in LIST_COLUMNS) for row in rows)
+    lines.append(f"共 {len(rows)} 条")
+    click.echo("\n".join(lines))
+
+
+@ledger_group.command("export")
+@click.option("--quarter", required=True, help="检查批次, 如 2026Q4")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None)
+@common
+def ledger_export(env: Env, quarter: str, output: Path, fmt: str | None) -> None:
+    """The quarter's ledger for accountability review (XLSX, CSV or JSON)."""
+    wanted = _quarter(quarter)
+    assert wanted is not None
+    fmt = fmt or output.suffix.lstrip(".").lower()
+    if fmt not in FORMATS:
+        raise click.UsageError(f"无法从文件名判断导出格式: {output}(请用 --format)")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    result = run(env, lambda db: export_ledger(db, output, fmt, quarter=wanted, now=_now()))
+    click.echo(f"已导出 {result.count} 条台账到 {output};记录链头摘要 {result.chain_head or '-'}")
+
+
+@ledger_group.command("update")
+@click.argument("entry", type=int)
+@click.option("--status", required=True, help="新状态: " + "、".join(STATUS_NAMES))
+@click.option("--note", default="", help="说明 (整改情况)")
+@click.option("--by", "actor", default=None, help="操作人 (默认当前用户)")
+@common
+def ledger_update(env: Env, entry: int, status: str, note: str, actor: str | None) -> None:
+    """Record rectification progress on one entry."""
+    done = run(
+        env,
+        lambda db: ledger.update_status(
+            db, entry, status, actor=actor or whoami(), note=note, at=_now()
+        ),
+    )
+    click.echo(
+        f"台账条目 #{done.entry_id}: {done.old.value} → {done.new.value}(摘要 {done.digest})"
+    )
+
+
+@ledger_group.command("verify")
+@click.option("--json", "as_json", is_flag=True)
+@common
+def ledger_verify(env: Env, as_json: bool) -> None:
+    """Check that no ledger record was altered or removed (exit 1 naming the first one)."""
+    result = run(env, ledger.verify)
+    if as_json:
+        emit_json(
+            {
+                "ok": result.ok,
+                "records": result.records,
+                "entries": result.entries,
+                "chain_head": result.head,
+                "problems": [
+                    {"message": p.message, "entry_id": p.entry_id, "record_id": p.event_id}
+                    for p in result.problems
+                ],
+            }
+        )
+    elif result.ok:
+        click.echo(
+            f"校验通过: {result.records} 条记录,{result.entries} 个条目;"
+            f"记录链头摘要 {result.head or '-'}"
+        )
+    else:
+        first = result.problems[0]
+        click.echo(f"校验失败: {first.message}", err=True)
+        for problem in result.problems[1:]:
+            click.echo(f"  另: {problem.message}", err=True)
+    if not result.ok:
+        raise SystemExit(1)
+
+
+@click.command("report")
+@click.option("--quarter", required=True, help="检查批次, 如 2026Q4")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True)
+@click.option("--issued", help="通报日期 (默认今天),整改报告时限由此按工作日计算")
+@common
+def report(env: Env, quarter: str, output: Path, issued: str | None) -> None:
+    """Draft quarterly bulletin (通报), .docx or .html."""
+    from monitor.report import FORMATS as REPORT_FORMATS
+    from monitor.report import write_report
+
+    wanted = Quarter.parse(_quarter(quarter) or "")
+    suffix = output.suffix.lstrip(".").lower()
+    if suffix not in REPORT_FORMATS:
+        raise click.UsageError(f"通报文件应为 .docx 或 .html: {output}")
+    day = _issued(issued)
+    rule = DeadlineRule.from_config(env.settings)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    bulletin = run(env, lambda db: write_report(db, output, wanted, issued=day, rule=rule))
+    click.echo(
+        f"已生成 {wanted.label} 通报: {output}(抽查 {bulletin.inspected} 个,"
+        f"合格率 {bulletin.pass_rate_text})"
+    )
+
+
+def _issued(value: str | None) -> date:
+    if value is None:
+        return _now().date()
+    try:
+        return parse_date(value)
+    except FieldError as exc:
+        raise click.BadParameter(str(exc), param_hint="--issued") from exc

@@ -1,0 +1,251 @@
+"""Monitoring commands: the quarter's sample, inspection runs and the daemon."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from govmedia.cli.common import Env, common, emit_json, run, whoami
+from monitor.quarter import Quarter
+from monitor.run import Context, RunRequest, RunSummary, run_inspection
+from monitor.samples import DrawRequest, draw_sample, show_sample
+from monitor.sampling import SamplingSettings
+from registry.db import Database
+from registry.times import SHANGHAI, parse_time
+
+PROBLEM_HINT = "govmedia ledger list --quarter {quarter}"
+
+
+def _quarter(value: str) -> Quarter:
+    try:
+        return Quarter.parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--quarter") from exc
+
+
+@click.group()
+def sample() -> None:
+    """季度抽样."""
+
+
+@sample.command("draw")
+@click.option("--quarter", required=True, help="季度, 如 2026Q4")
+@click.option("--seed", type=int, help="随机种子 (默认随机生成并记录)")
+@click.option("--ratio", type=float, help="抽查比例 (默认配置中的 [sampling] ratio)")
+@click.option("--allow-below-minimum", is_flag=True, help="允许低于最低比例")
+@click.option("--redraw", is_flag=True, help="重新抽样 (原样本留档)")
+@click.option("--json", "as_json", is_flag=True)
+@common
+def sample_draw(
+    env: Env,
+    quarter: str,
+    seed: int | None,
+    ratio: float | None,
+    allow_below_minimum: bool,
+    redraw: bool,
+    as_json: bool,
+) -> None:
+    """Draw and persist the quarter's sample."""
+    request = DrawRequest(
+        _quarter(quarter),
+        whoami(),
+        datetime.now(SHANGHAI),
+        seed,
+        ratio,
+        allow_below_minimum,
+        redraw,
+    )
+    settings = SamplingSettings.from_config(env.settings["sampling"])
+    sample_id, drawn = run(env, lambda db: draw_sample(db, settings, request))
+    if as_json:
+        emit_json({"sample_id": sample_id, **drawn.to_dict()})
+        return
+    click.echo(
+        f"{quarter} 抽样完成(样本 #{sample_id}): 总体 {drawn.population_size} 个正常账号,抽取 {drawn.size} 个"
+        f"(比例 {drawn.ratio:.0%},分层 {len(drawn.strata)} 个,种子 {drawn.seed})"
+    )
+
+
+@sample.command("show")
+@click.option("--quarter", required=True)
+@click.option("--json", "as_json", is_flag=True)
+@common
+def sample_show(env: Env, quarter: str, as_json: bool) -> None:
+    """The drawn sample, with why each account is in it."""
+    shown = run(env, lambda db: show_sample(db, _quarter(quarter)))
+    if as_json:
+        emit_json(shown)
+        return
+    click.echo(
+        f"样本 #{shown['sample_id']} {shown['quarter']}: 抽取 {shown['size']} / 总体 {shown['population']},"
+        f"比例 {shown['ratio']:.0%},种子 {shown['seed']},算法 {shown['algorithm']}"
+    )
+    click.echo(
+        f"总体摘要 {shown['population_digest']};抽样 {shown['drawn_at']:%Y-%m-%d %H:%M} 由 {shown['drawn_by']}"
+    )
+    if shown["replaces"]:
+        click.echo(f"(重新抽样,替代样本 #{shown['replaces']})")
+    click.echo(
+        "\t".join(("id", "platform", "account_id", "name", "region_code", "stratum", "reason"))
+    )
+    for m in shown["members"]:
+        click.echo(
+            "\t".join(
+                str(m[k])
+                for k in (
+                    "id",
+                    "platform",
+                    "account_id",
+                    "name",
+                    "region_code",
+                    "stratum",
+                    "reason_label",
+                )
+            )
+        )
+
+
+@click.group()
+def monitor() -> None:
+    """监测: 抽查运行与守护进程."""
+
+
+def _progress_bar(total_hint: list[int]) -> tuple[object | None, object]:
+    if not sys.stderr.isatty():
+        return None, None
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    bar = Progress(
+        TextColumn("检查账号"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+    )
+    task = bar.add_task("inspect", total=None)
+
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    return bar, update
+
+
+@monitor.command("run")
+@click.option("--quarter", required=True)
+@click.option("--as-of", "as_of", help="监测时间点 (ISO 8601, 默认现在, Asia/Shanghai)")
+@click.option("--all", "all_accounts", is_flag=True, help="检查全部账号 (半年检查)")
+@click.option("--concurrency", type=click.IntRange(min=1), help="本次运行的全局并发数")
+@click.option("--json", "as_json", is_flag=True)
+@common
+def monitor_run(
+    env: Env,
+    quarter: str,
+    as_of: str | None,
+    all_accounts: bool,
+    concurrency: int | None,
+    as_json: bool,
+) -> None:
+    """Inspect the quarter's sample now (drawing it if needed); resumable."""
+    now = datetime.now(SHANGHAI)
+    try:
+        point = parse_time(as_of) if as_of else now
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--as-of") from exc
+    request = RunRequest(_quarter(quarter), point, now, all_accounts, concurrency, whoami())
+    context = Context.from_settings(env.settings)
+    bar, update = _progress_bar([])
+
+    async def work(db: Database) -> RunSummary:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        import signal
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        if bar is not None:
+            bar.start()  # type: ignore[attr-defined]
+        try:
+            return await run_inspection(db, context, request, progress=update, stop=stop)  # type: ignore[arg-type]
+        finally:
+            if bar is not None:
+                bar.stop()  # type: ignore[attr-defined]
+
+    summary = run(env, work)
+    if as_json:
+        emit_json(summary.as_json())
+        return
+    print_summary(summary)
+
+
+def print_summary(summary: RunSummary) -> None:
+    state = "完成" if summary.completed else "已中断(再次运行将继续)"
+    click.echo(
+        f"{summary.quarter} 检查运行 #{summary.run_id} {state}{'(续跑)' if summary.resumed else ''}"
+    )
+    click.echo(
+        f"  本次待检 {summary.targets} 个;本运行累计检查 {summary.passed + summary.failed + sum(summary.incomplete_by_reason.values())} 个"
+    )
+    click.echo(
+        f"  合格 {summary.passed} 个,不合格 {summary.failed} 个,新增整改台账 {summary.new_entries} 条"
+    )
+    from checks import PROBLEM_LABELS
+
+    for code, count in summary.failed_by_problem.most_common():
+        click.echo(f"    {PROBLEM_LABELS.get(code, code)}: {count}")
+    incomplete = sum(summary.incomplete_by_reason.values())
+    if incomplete:
+        click.echo(f"  未完成检查 {incomplete} 个(不计入问题,下次运行重试):")
+        for reason, count in summary.incomplete_by_reason.most_common():
+            click.echo(f"    {reason}: {count}")
+    click.echo(f"  台账: {PROBLEM_HINT.format(quarter=summary.quarter)}")
+
+
+@monitor.command("daemon")
+@common
+def monitor_daemon(env: Env) -> None:
+    """The long-running scheduler (quarterly runs, daily sweep, /healthz and /metrics)."""
+    from monitor.daemon import Daemon
+
+    run(env, lambda db: Daemon(db, env.settings).serve())
+
+
+@click.command()
+@click.option(
+    "--workdir", type=click.Path(path_type=Path), default=Path("data/demo"), show_default=True
+)
+def demo(workdir: Path) -> None:
+    """Run the whole job end to end on a bundled sample (embedded SQLite, simulated platform)."""
+    from govmedia import logs
+    from govmedia.demo import run_demo
+
+    logs.configure("error")
+    bar, update = _progress_bar([])
+
+    async def work() -> Any:
+        if bar is not None:
+            bar.start()  # type: ignore[attr-defined]
+        try:
+            return await run_demo(workdir, progress=update)  # type: ignore[arg-type]
+        finally:
+            if bar is not None:
+                bar.stop()  # type: ignore[attr-defined]
+
+    result = asyncio.run(work())
+    for line in result.lines:
+        click.echo(line)
+    if result.summary is not None:
+        print_summary(result.summary)
+    click.echo(f"数据库: {result.database}")
+    for output in result.outputs:
+        click.echo(f"输出文件: {output}")

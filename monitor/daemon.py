@@ -1,0 +1,166 @@
+"""The long-running scheduler (``govmedia monitor daemon``).
+
+APScheduler 3.11's ``AsyncIOScheduler`` in Asia/Shanghai runs two jobs: the quarterly draw and
+run (a cron schedule in ``[daemon]``) and a daily sweep that marks overdue rectifications and
+re-checks the accounts whose deadline has passed. On start it catches up when the current
+quarter has no completed run. SIGTERM/SIGINT stop new work, let the run in flight checkpoint
+(every finished account is already written) and exit within the configured grace period.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import structlog
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from monitor.metrics import Metrics, create_app
+from monitor.quarter import Quarter
+from monitor.run import Context, RunRequest, RunSummary, run_inspection
+from monitor.singleton import daemon_lock
+from registry import ledger, monitoring
+from registry.db import Database
+from registry.times import SHANGHAI, shanghai_today
+
+log = structlog.get_logger()
+TZ = "Asia/Shanghai"
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonSettings:
+    quarterly_cron: str = "0 2 15 2,5,8,11 *"
+    sweep_cron: str = "30 1 * * *"
+    catch_up: bool = True
+    http_host: str = "127.0.0.1"
+    http_port: int = 9466
+    shutdown_grace_s: float = 8.0
+
+    @classmethod
+    def from_config(cls, table: dict[str, Any]) -> DaemonSettings:
+        return cls(**table)
+
+
+class Daemon:
+    def __init__(
+        self, db: Database, settings: dict[str, Any], *, clock: Callable[[], datetime] | None = None
+    ) -> None:
+        self.db = db
+        self.context = Context.from_settings(settings)
+        self.settings = DaemonSettings.from_config(settings["daemon"])
+        self.clock = clock or (lambda: datetime.now(SHANGHAI))
+        self.metrics = Metrics()
+        self.stop = asyncio.Event()
+        self._work = asyncio.Lock()  # one job at a time: a sweep never races a quarterly run
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def _record(self, summary: RunSummary) -> None:
+        self.metrics.runs_completed += int(summary.completed)
+        self.metrics.inspections["passed"] += summary.passed
+        self.metrics.inspections["failed"] += summary.failed
+        self.metrics.inspections["incomplete"] += sum(summary.incomplete_by_reason.values())
+        self.metrics.last_run_finished = time.time()
+
+    async def _guarded(self, name: str, job: Callable[[], Awaitable[None]]) -> None:
+        if self.stop.is_set():
+            return
+        async with self._work:
+            self.metrics.running_jobs.add(name)
+            try:
+                await job()
+            except Exception:  # a failing job is logged and counted; the daemon goes on
+                self.metrics.jobs_failed[name] += 1
+                log.exception("daemon.job_failed", job=name)
+            finally:
+                self.metrics.running_jobs.discard(name)
+
+    async def quarterly(self) -> None:
+        now = self.clock()
+        request = RunRequest(quarter=Quarter.of(now.date()), as_of=now, now=now, actor="daemon")
+        log.info("daemon.quarterly", quarter=str(request.quarter))
+        self._record(await run_inspection(self.db, self.context, request, stop=self.stop))
+
+    async def sweep(self) -> None:
+        now = self.clock()
+        today = shanghai_today(now)
+        async with self.db.write() as conn:
+            overdue = await ledger.mark_overdue(conn, today=today, at=now, actor="daemon")
+            due = await ledger.overdue_account_pks(
+                conn, today=today
+            ) | await ledger.awaiting_recheck_pks(conn)
+        log.info("daemon.sweep", marked_overdue=overdue, recheck=len(due))
+        if due and not self.stop.is_set():
+            request = RunRequest(
+                quarter=Quarter.of(today),
+                as_of=now,
+                now=now,
+                actor="daemon",
+                only=frozenset(due),
+                scope="recheck",
+            )
+            self._record(await run_inspection(self.db, self.context, request, stop=self.stop))
+
+    async def needs_catch_up(self) -> bool:
+        quarter = Quarter.of(self.clock().date())
+        async with self.db.read() as conn:
+            return not await monitoring.completed_run_exists(conn, str(quarter))
+
+    def _spawn(self, name: str, job: Callable[[], Awaitable[None]]) -> None:
+        task = asyncio.create_task(self._guarded(name, job))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def serve(self) -> None:
+        """Run until SIGTERM/SIGINT (or ``stop``); refuses if another daemon holds the database."""
+        async with daemon_lock(self.db):
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, self.request_stop)
+            runner = web.AppRunner(create_app(self.metrics), access_log=None)
+            await runner.setup()
+            site = web.TCPSite(runner, self.settings.http_host, self.settings.http_port)
+            await site.start()
+            scheduler = AsyncIOScheduler(timezone=TZ)
+            scheduler.add_job(
+                self._spawn, CronTrigger.from_crontab(self.settings.quarterly_cron, timezone=TZ),
+                args=["quarterly", self.quarterly], id="quarterly", max_instances=1, coalesce=True,
+            )  # fmt: skip
+            scheduler.add_job(
+                self._spawn, CronTrigger.from_crontab(self.settings.sweep_cron, timezone=TZ),
+                args=["sweep", self.sweep], id="sweep", max_instances=1, coalesce=True,
+            )  # fmt: skip
+            scheduler.start()
+            log.info(
+                "daemon.start",
+                port=self.settings.http_port,
+                quarterly=self.settings.quarterly_cron,
+                sweep=self.settings.sweep_cron,
+            )
+            if self.settings.catch_up and await self.needs_catch_up():
+                log.info("daemon.catch_up", quarter=str(Quarter.of(self.clock().date())))
+                self._spawn("quarterly", self.quarterly)
+            try:
+                await self.stop.wait()
+            finally:
+                scheduler.shutdown(wait=False)
+                if self._tasks:
+                    _, late = await asyncio.wait(
+                        self._tasks, timeout=self.settings.shutdown_grace_s
+                    )
+                    for task in late:
+                        task.cancel()
+                await runner.cleanup()
+                for sig in (signal.SIGTERM, signal.SIGINT):
+                    loop.remove_signal_handler(sig)
+                log.info("daemon.stop")
+
+    def request_stop(self) -> None:
+        log.info("daemon.stopping")
+        self.stop.set()

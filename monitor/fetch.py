@@ -1,0 +1,446 @@
+"""Fetching account feeds: one HTTP session, polite limits, retries, and an outcome for each.
+
+    async with Fetcher(FetchSettings.from_config(config["fetch"])) as fetcher:
+        result = await fetcher.fetch(url, etag=prev.etag, last_modified=prev.last_modified,
+                                     previous_posts=prev.posts)
+        fetcher.host_stats["weibo.com"].failure_ratio
+
+``fetch`` never raises for network, HTTP or parse problems: every outcome is a
+:class:`FetchResult` whose ``status`` is one of :class:`checks.model.FetchStatus`.
+
+Limits: a global semaphore (``concurrency``) and, per host (or parent domain listed in the host
+table), a semaphore and a minimum interval between requests sent; a 429 pauses its whole host for
+its Retry-After. The global slot is held from the request until the body is parsed, so at most
+``concurrency`` bodies are ever held in memory whatever the number of accounts; the host slot is
+released once the body is read. Slots are released while a retry waits its backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import Counter, defaultdict, deque
+from collections.abc import AsyncIterator, Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Self
+from urllib.parse import urlsplit
+
+import aiohttp
+import structlog
+
+from checks.model import FetchStatus, Post
+from monitor.feed_workers import ParsePool
+from monitor.feeds import looks_like_challenge
+from monitor.fetch_settings import DEFAULT_CONCURRENCY, FetchSettings, HostLimits
+
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "OUTSIDE_ACCOUNT",
+    "FetchRequest",
+    "FetchResult",
+    "FetchSettings",
+    "Fetcher",
+    "HostLimits",
+    "HostStats",
+    "ParsePool",
+]
+
+log = structlog.get_logger(__name__)
+
+#: outcomes caused by something other than the account: they make an inspection incomplete
+OUTSIDE_ACCOUNT = frozenset(
+    {
+        FetchStatus.TIMEOUT,
+        FetchStatus.BLOCKED,
+        FetchStatus.RATE_LIMITED,
+        FetchStatus.NETWORK,
+        FetchStatus.HTTP_ERROR,
+    }
+)
+_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, "
+    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
+_ERROR_BODY_LIMIT = 65536
+
+
+@dataclass(slots=True)
+class FetchResult:
+    url: str
+    status: FetchStatus
+    http_status: int | None = None
+    posts: list[Post] | None = None  # None unless read (ok) or reused (not_modified)
+    etag: str | None = None  # validators to send next time (kept from the request on a 304)
+    last_modified: str | None = None
+    attempts: int = 0
+    error: str | None = None
+    elapsed_s: float = 0.0
+    feed_title: str | None = None
+    feed_format: str | None = None
+    final_url: str | None = None  # after redirects
+    body_bytes: int = 0
+    retry_after_s: float | None = None
+    bozo: str | None = None  # the feed was ill-formed but items were recovered
+    host: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status in (FetchStatus.OK, FetchStatus.NOT_MODIFIED)
+
+    @property
+    def outside_account(self) -> bool:
+        return self.status in OUTSIDE_ACCOUNT
+
+
+@dataclass(frozen=True, slots=True)
+class FetchRequest:
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    previous_posts: Sequence[Post] | None = None
+    key: Hashable = None  # the caller's handle, e.g. the account id
+
+
+@dataclass
+class HostStats:
+    fetches: int = 0  # completed fetch() calls
+    attempts: int = 0  # HTTP attempts, retries included
+    by_status: Counter[FetchStatus] = field(default_factory=Counter)  # final outcomes
+    attempt_statuses: Counter[FetchStatus] = field(default_factory=Counter)
+
+    @property
+    def failures(self) -> int:
+        """Fetches that ended for a reason outside the account (see ``OUTSIDE_ACCOUNT``)."""
+        return sum(self.by_status[status] for status in OUTSIDE_ACCOUNT)
+
+    @property
+    def failure_ratio(self) -> float:
+        return self.failures / self.fetches if self.fetches else 0.0
+
+
+@dataclass
+class _Host:
+    key: str
+    limits: HostLimits
+    semaphore: asyncio.Semaphore
+    pace_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    last_send: float = float("-inf")
+    paused_until: float = 0.0
+    stats: HostStats = field(default_factory=HostStats)
+
+
+@dataclass(slots=True)
+class _Outcome:
+    status: FetchStatus
+    http_status: int | None = None
+    error: str | None = None
+    retryable: bool = False
+    retry_after_s: float | None = None
+    result: FetchResult | None = None  # filled for a response that ends the fetch as is
+
+
+class Fetcher:
+    """Owns one aiohttp session and the parser pool; use as ``async with Fetcher(...)``."""
+
+    def __init__(self, settings: FetchSettings | None = None, *,
+                 pool: ParsePool | None = None) -> None:
+        """``pool``: a started parser pool to use (and leave open) instead of an own one."""
+        self.settings = settings or FetchSettings()
+        self._lent_pool = pool
+        self._session: aiohttp.ClientSession | None = None
+        self._pool: ParsePool | None = None
+        self._global = asyncio.Semaphore(self.settings.concurrency)
+        self._hosts: dict[str, _Host] = {}
+        self._random = random.Random()
+
+    async def __aenter__(self) -> Self:
+        s = self.settings
+        connector = aiohttp.TCPConnector(limit=s.concurrency, limit_per_host=0, ttl_dns_cache=300)
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(
+                total=None, connect=s.connect_timeout_s, sock_connect=s.connect_timeout_s
+            ),
+            headers={"User-Agent": s.user_agent, "Accept": _ACCEPT},
+            cookie_jar=aiohttp.DummyCookieJar(),  # no state carried from one account to another
+        )
+        try:
+            if self._lent_pool is not None:
+                self._pool = self._lent_pool
+            else:
+                self._pool = ParsePool(s.parse_workers, s.parse_timeout_s)
+                await self._pool.start()
+        except BaseException:
+            await self.__aexit__(None, None, None)
+            raise
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        if self._session is not None:
+            await self._session.close()
+        if self._pool is not None and self._pool is not self._lent_pool:
+            await self._pool.close()
+        self._pool = None
+
+    @property
+    def host_stats(self) -> dict[str, HostStats]:
+        """Per host-table key (or host): attempts and outcomes so far in this run."""
+        return {key: host.stats for key, host in self._hosts.items()}
+
+    def _host(self, hostname: str) -> _Host:
+        key, limits = self.settings.limits_for(hostname)
+        host = self._hosts.get(key)
+        if host is None:
+            total = self.settings.concurrency
+            permits = min(limits.concurrency or total, total)
+            host = self._hosts[key] = _Host(key, limits, asyncio.Semaphore(permits))
+        return host
+
+    async def fetch(self, url: str, etag: str | None = None, last_modified: str | None = None,
+                    previous_posts: Sequence[Post] | None = None) -> FetchResult:
+        """Read and parse the feed at ``url``; on a 304 ``posts`` is ``previous_posts``."""
+        if self._session is None or self._pool is None:
+            raise RuntimeError("use Fetcher as 'async with Fetcher(...) as fetcher'")
+        started = time.monotonic()
+        try:
+            parts = urlsplit(url)
+            hostname = parts.hostname
+        except ValueError:
+            hostname = None
+        if hostname is None or parts.scheme not in ("http", "https"):
+            result = FetchResult(url, FetchStatus.NETWORK, error="not an http(s) URL", host="")
+            log.info("fetch.done", url=url, status=result.status, error=result.error)
+            return result
+        host = self._host(hostname)
+        headers: dict[str, str] = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        attempts = 0
+        while True:
+            attempts += 1
+            outcome = await self._attempt(host, url, headers)
+            host.stats.attempts += 1
+            host.stats.attempt_statuses[outcome.status] += 1
+            if not outcome.retryable or attempts > self.settings.retries:
+                break
+            delay = self._retry_delay(attempts, outcome.retry_after_s)
+            if delay is None:
+                break
+            log.info("fetch.retry", url=url, attempt=attempts, status=outcome.status,
+                     http_status=outcome.http_status, delay_s=round(delay, 3))
+            await asyncio.sleep(delay)
+        result = outcome.result or FetchResult(
+            url, outcome.status, outcome.http_status, error=outcome.error,
+            retry_after_s=outcome.retry_after_s,
+        )
+        result.attempts = attempts
+        result.elapsed_s = time.monotonic() - started
+        result.host = host.key
+        if result.status is FetchStatus.NOT_MODIFIED:
+            result.posts = list(previous_posts) if previous_posts is not None else None
+            result.etag = result.etag or etag
+            result.last_modified = result.last_modified or last_modified
+        host.stats.fetches += 1
+        host.stats.by_status[result.status] += 1
+        level = "warning" if result.outside_account else ("info" if not result.ok else "debug")
+        getattr(log, level)("fetch.done", url=url, status=result.status,
+                            http_status=result.http_status, attempts=attempts,
+                            error=result.error, elapsed_s=round(result.elapsed_s, 3))
+        return result
+
+    def _retry_delay(self, attempt: int, retry_after: float | None) -> float | None:
+        s = self.settings
+        if retry_after is not None:
+            return retry_after if retry_after <= s.retry_after_cap_s else None
+        ceiling = min(s.backoff_cap_s, s.backoff_base_s * 2 ** (attempt - 1))
+        return ceiling / 2 + self._random.uniform(0, ceiling / 2)  # "equal jitter"
+
+    async def _wait_turn(self, host: _Host) -> None:
+        """Honour the host's minimum interval and pause, then take a global slot."""
+        if host.limits.min_interval_s <= 0 and host.paused_until <= time.monotonic():
+            await self._global.acquire()
+            return
+        async with host.pace_lock:
+            due = max(host.last_send + host.limits.min_interval_s, host.paused_until)
+            delay = due - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            await self._global.acquire()
+            host.last_send = time.monotonic()
+
+    async def _attempt(self, host: _Host, url: str, headers: dict[str, str]) -> _Outcome:
+        await host.semaphore.acquire()
+        host_held = True
+        try:
+            await self._wait_turn(host)
+            try:
+                outcome, body, content_type = await self._request(url, headers)
+                host.semaphore.release()
+                host_held = False
+                if outcome.status is FetchStatus.RATE_LIMITED:
+                    pause = min(outcome.retry_after_s or 0.0, self.settings.retry_after_cap_s)
+                    host.paused_until = max(host.paused_until, time.monotonic() + pause)
+                if body is not None and outcome.result is not None:
+                    await self._parse(outcome.result, body, content_type)
+                return outcome
+            finally:
+                self._global.release()
+        finally:
+            if host_held:
+                host.semaphore.release()
+
+    async def _parse(self, result: FetchResult, body: bytes, content_type: str | None) -> None:
+        assert self._pool is not None
+        parsed = await self._pool.parse(body, content_type, result.final_url or result.url)
+        result.feed_title = parsed.title
+        result.feed_format = parsed.format
+        result.bozo = parsed.bozo
+        if parsed.ok:
+            result.posts = parsed.posts
+        else:
+            result.status = FetchStatus.BLOCKED if parsed.challenge else FetchStatus.PARSE_ERROR
+            result.error = parsed.error
+
+    async def _request(self, url: str, headers: dict[str, str]
+                       ) -> tuple[_Outcome, bytes | None, str | None]:
+        """One HTTP exchange; the body is returned only for a 2xx within the size cap."""
+        assert self._session is not None
+        s = self.settings
+        try:
+            async with asyncio.timeout(s.total_timeout_s), self._session.get(
+                url, headers=headers, max_redirects=s.max_redirects
+            ) as resp:
+                return await self._classify(url, resp)
+        except aiohttp.ConnectionTimeoutError as exc:
+            return _Outcome(FetchStatus.TIMEOUT, error=f"connect timeout: {exc}", retryable=True), \
+                None, None
+        except TimeoutError:
+            return _Outcome(FetchStatus.TIMEOUT, error=f"no complete answer in "
+                            f"{s.total_timeout_s:g} s", retryable=s.retry_timeouts), None, None
+        except aiohttp.TooManyRedirects:
+            return _Outcome(FetchStatus.HTTP_ERROR, error="too many redirects"), None, None
+        except (aiohttp.InvalidURL, ValueError) as exc:
+            return _Outcome(FetchStatus.NETWORK, error=f"invalid URL: {exc}"), None, None
+        except (aiohttp.ClientError, OSError) as exc:
+            error = f"{type(exc).__name__}: {exc}"[:300]
+            return _Outcome(FetchStatus.NETWORK, error=error, retryable=True), None, None
+        except Exception as exc:  # a corner of aiohttp: still an outcome, never an exception
+            log.exception("fetch.unexpected_error", url=url)
+            error = f"{type(exc).__name__}: {exc}"[:300]
+            return _Outcome(FetchStatus.NETWORK, error=error), None, None
+
+    async def _classify(self, url: str, resp: aiohttp.ClientResponse
+                        ) -> tuple[_Outcome, bytes | None, str | None]:
+        status = resp.status
+        if 200 <= status < 300:
+            result = FetchResult(
+                url, FetchStatus.OK, status, etag=resp.headers.get("ETag"),
+                last_modified=resp.headers.get("Last-Modified"), final_url=str(resp.url),
+            )
+            cap = self.settings.max_body_bytes
+            body = await _read_capped(resp, cap)
+            if body is None:
+                result.status = FetchStatus.TOO_LARGE
+                result.error = f"body larger than {cap} bytes"
+                return _Outcome(result.status, status, result.error, result=result), None, None
+            result.body_bytes = len(body)
+            return _Outcome(FetchStatus.OK, status, result=result), body, \
+                resp.headers.get("Content-Type")
+        head = await _read_capped(resp, _ERROR_BODY_LIMIT, truncate=True) or b""
+        if status == 304:
+            result = FetchResult(url, FetchStatus.NOT_MODIFIED, status,
+                                 etag=resp.headers.get("ETag"),
+                                 last_modified=resp.headers.get("Last-Modified"))
+            return _Outcome(FetchStatus.NOT_MODIFIED, status, result=result), None, None
+        if status in (404, 410):
+            return _Outcome(FetchStatus.GONE, status, f"HTTP {status}"), None, None
+        if status == 403:
+            if resp.headers.get("cf-mitigated") == "challenge" or looks_like_challenge(head):
+                return _Outcome(FetchStatus.BLOCKED, status, "HTTP 403 challenge page"), None, None
+            return _Outcome(FetchStatus.HTTP_ERROR, status, "HTTP 403"), None, None
+        retry_after = _retry_after(resp.headers.get("Retry-After"))
+        if status == 429:
+            return _Outcome(FetchStatus.RATE_LIMITED, status, "HTTP 429", retryable=True,
+                            retry_after_s=retry_after), None, None
+        if status >= 500:
+            return _Outcome(FetchStatus.HTTP_ERROR, status, f"HTTP {status}", retryable=True,
+                            retry_after_s=retry_after if status == 503 else None), None, None
+        return _Outcome(FetchStatus.HTTP_ERROR, status, f"HTTP {status}"), None, None
+
+    async def fetch_many(self, requests: Iterable[FetchRequest], *, window: int | None = None
+                         ) -> AsyncIterator[tuple[FetchRequest, FetchResult]]:
+        """Fetch every request, yielding ``(request, result)`` as each completes.
+
+        Requests are interleaved by host so that a throttled host does not hold up the others,
+        and at most ``window`` (default 2 x concurrency) fetches exist at a time: memory stays
+        flat however many accounts a run holds.
+        """
+        window = window or 2 * self.settings.concurrency
+        queue = _interleave_by_host(requests)
+        done: asyncio.Queue[asyncio.Task[FetchResult]] = asyncio.Queue()
+        pending: dict[asyncio.Task[FetchResult], FetchRequest] = {}
+        try:
+            while queue or pending:
+                while queue and len(pending) < window:
+                    request = queue.popleft()
+                    task = asyncio.create_task(self.fetch(
+                        request.url, request.etag, request.last_modified, request.previous_posts
+                    ))
+                    task.add_done_callback(done.put_nowait)
+                    pending[task] = request
+                finished = await done.get()
+                yield pending.pop(finished), finished.result()
+        finally:
+            for task in pending:
+                task.cancel()
+
+
+async def _read_capped(resp: aiohttp.ClientResponse, cap: int, truncate: bool = False
+                       ) -> bytes | None:
+    """The body, read chunk by chunk; ``None`` (connection dropped) once it passes ``cap``."""
+    if not truncate and resp.content_length is not None and resp.content_length > cap:
+        resp.close()
+        return None
+    body = bytearray()
+    async for chunk in resp.content.iter_any():
+        body += chunk
+        if len(body) > cap:
+            resp.close()
+            return bytes(body[:cap]) if truncate else None
+    return bytes(body)
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.replace(".", "", 1).isdigit():
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - time.time())
+
+
+def _interleave_by_host(requests: Iterable[FetchRequest]) -> deque[FetchRequest]:
+    by_host: dict[str, deque[FetchRequest]] = defaultdict(deque)
+    for request in requests:
+        try:
+            hostname = (urlsplit(request.url).hostname or "").lower()
+        except ValueError:
+            hostname = ""
+        by_host[hostname].append(request)
+    queues = list(by_host.values())
+    order: deque[FetchRequest] = deque()
+    while queues:
+        for q in queues:
+            order.append(q.popleft())
+        queues = [q for q in queues if q]
+    return order

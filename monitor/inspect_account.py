@@ -1,0 +1,97 @@
+"""One account's inspection: from a fetch result to an outcome (pure, no I/O)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import checks
+from checks.model import FetchStatus, InspectionInput, Post, ReviewRecord
+from registry.monitoring import Outcome, Target
+from registry.times import SHANGHAI
+
+COMPLETE = frozenset({FetchStatus.OK, FetchStatus.NOT_MODIFIED, FetchStatus.GONE})
+
+
+def newest_post_at(posts: Sequence[Post] | None, at: datetime) -> datetime | None:
+    """The newest item time not after the time point (naive times are Asia/Shanghai)."""
+    newest = None
+    for post in posts or ():
+        moment = post.published_at
+        if moment is None:
+            continue
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=SHANGHAI)
+        if moment <= at and (newest is None or moment > newest):
+            newest = moment
+    return newest
+
+
+def judge(
+    target: Target,
+    *,
+    at: datetime,
+    status: FetchStatus | None,
+    posts: Sequence[Post] | None,
+    reviews: Sequence[ReviewRecord],
+    policy: checks.Policy,
+    host_degraded: bool = False,
+) -> tuple[str, str | None, list[checks.Finding]]:
+    """(outcome, incomplete reason, findings) for one account.
+
+    A fetch that failed for reasons outside the account leaves the inspection incomplete: only
+    the rules that need no feed run (``no_interaction``), never a problem made of the failure.
+    A 404/410 from a host where most fetches of the run failed is treated the same way.
+    """
+    if status is None:
+        reason: str | None = "no_feed"
+    elif status is FetchStatus.GONE and host_degraded:
+        reason = "host_degraded"
+    elif status not in COMPLETE:
+        reason = str(status)
+    else:
+        reason = None
+    complete = reason is None
+    inspection = InspectionInput(
+        account=target.facts,
+        at=at,
+        posts=posts if complete else None,
+        reviews=reviews,
+        fetch_status=status if complete else None,
+    )
+    findings = checks.inspect(inspection, policy)
+    if not complete:
+        return "incomplete", reason, findings
+    return ("failed" if findings else "passed"), None, findings
+
+
+def outcome_of(
+    target: Target,
+    *,
+    at: datetime,
+    inspected_at: datetime,
+    judged: tuple[str, str | None, list[checks.Finding]],
+    status: FetchStatus | None = None,
+    http_status: int | None = None,
+    posts: Sequence[Post] | None = None,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    error: str | None = None,
+) -> Outcome:
+    outcome, reason, findings = judged
+    return Outcome(
+        pk=target.pk,
+        outcome=outcome,
+        findings=findings,
+        inspected_at=inspected_at,
+        incomplete_reason=reason,
+        fetch_status=str(status) if status else None,
+        http_status=http_status,
+        last_post_at=newest_post_at(posts, at),
+        feed_url=target.feed_url or None,
+        etag=etag,
+        last_modified=last_modified,
+        error=error,
+        posts=posts if status is FetchStatus.OK else None,
+        fetched=status is not None,
+    )

@@ -1,0 +1,301 @@
+"""The numbers of a quarterly bulletin (通报), read from samples, runs, inspections and the ledger."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from checks.codes import PROBLEM_LABELS
+from monitor.cities import city_code, city_name
+from monitor.quarter import Quarter
+from monitor.workdays import Deadline, DeadlineRule
+from registry.db import Database
+from registry.fields import Status
+from registry.ledger_chain import chain_head
+from registry.ledger_status import LedgerStatus
+from registry.schema import (
+    accounts,
+    inspections,
+    ledger_entries,
+    runs,
+    sample_members,
+    samples,
+    units,
+)
+
+VETO, SERIOUS = "veto", "serious"
+
+
+@dataclass(slots=True)
+class Rate:
+    """Inspected accounts of one platform or city: passed, failed, and the pass rate."""
+
+    label: str
+    passed: int = 0
+    failed: int = 0
+
+    @property
+    def inspected(self) -> int:
+        return self.passed + self.failed
+
+    @property
+    def rate(self) -> float | None:
+        return self.passed / self.inspected if self.inspected else None
+
+
+@dataclass(frozen=True, slots=True)
+class NamedEntry:
+    entry_id: int
+    quarter: str
+    account_name: str
+    platform: str
+    sponsor: str
+    problem_code: str
+    problem_label: str
+    severity: str
+    deadline: date
+    status: str
+
+
+@dataclass(slots=True)
+class ProblemGroup:
+    code: str
+    label: str
+    severity: str
+    entries: list[NamedEntry] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Bulletin:
+    quarter: Quarter
+    issued: date
+    report_deadline: Deadline
+    population: int
+    sample_size: int
+    inspected: int
+    passed: int
+    failed: int
+    incomplete: int
+    by_platform: list[Rate]
+    by_city: list[Rate]
+    problems: list[ProblemGroup]
+    carried_over: list[NamedEntry]
+    chain_head: str | None
+
+    @property
+    def sample_ratio(self) -> float | None:
+        return self.sample_size / self.population if self.population else None
+
+    @property
+    def pass_rate(self) -> float | None:
+        return self.passed / self.inspected if self.inspected else None
+
+    @property
+    def pass_rate_text(self) -> str:
+        return percent(self.pass_rate)
+
+    @property
+    def entries(self) -> list[NamedEntry]:
+        return [entry for group in self.problems for entry in group.entries]
+
+    def problem_counts(self) -> list[tuple[str, int]]:
+        """(label, accounts) per problem category, largest first: the second chart."""
+        counts = [
+            (g.label, len({(e.platform, e.account_name) for e in g.entries})) for g in self.problems
+        ]
+        return sorted(counts, key=lambda item: -item[1])
+
+
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+async def gather(db: Database, quarter: Quarter, *, issued: date, rule: DeadlineRule) -> Bulletin:
+    async with db.read() as conn:
+        population, sample_size = await _sample(conn, str(quarter))
+        outcomes = await _outcomes(conn, str(quarter))
+        problems = _group(await _entries(conn, str(quarter)))
+        carried = [
+            entry
+            for entry in await _entries(conn, str(quarter.previous()))
+            if entry.status != LedgerStatus.CLOSED
+        ]
+        head = await chain_head(conn)
+    by_platform: dict[str, Rate] = {}
+    by_city: dict[str, Rate] = {}
+    sponsors: dict[str, set[str]] = defaultdict(set)
+    counts = {"passed": 0, "failed": 0, "incomplete": 0}
+    for outcome, platform, region, sponsor in outcomes:
+        counts[outcome] = counts.get(outcome, 0) + 1
+        if outcome not in ("passed", "failed"):
+            continue
+        city = city_code(region)
+        sponsors[city].add(sponsor)
+        for table, key in ((by_platform, platform), (by_city, city)):
+            rate = table.setdefault(key, Rate(key))
+            if outcome == "passed":
+                rate.passed += 1
+            else:
+                rate.failed += 1
+    for code, rate in by_city.items():
+        rate.label = city_name(code, sponsors[code])
+    return Bulletin(
+        quarter=quarter,
+        issued=issued,
+        report_deadline=rule.deadline(issued),
+        population=population,
+        sample_size=sample_size,
+        inspected=counts["passed"] + counts["failed"],
+        passed=counts["passed"],
+        failed=counts["failed"],
+        incomplete=counts["incomplete"],
+        by_platform=sorted(by_platform.values(), key=lambda r: (-r.inspected, r.label)),
+        by_city=[by_city[c] for c in sorted(by_city)],
+        problems=problems,
+        carried_over=carried,
+        chain_head=head,
+    )
+
+
+async def _sample(conn: AsyncConnection, quarter: str) -> tuple[int, int]:
+    """(population, sample size) of the quarter's current sample; without a sample, the active
+    accounts and zero."""
+    sample = (
+        await conn.execute(
+            select(samples.c.id, samples.c.population_size)
+            .where(samples.c.quarter == quarter, samples.c.current.is_(True))
+            .order_by(samples.c.id.desc())
+            .limit(1)
+        )
+    ).first()
+    if sample is None:
+        active = await conn.execute(
+            select(func.count())
+            .select_from(accounts)
+            .where(accounts.c.status == Status.ACTIVE.value)
+        )
+        return int(active.scalar_one()), 0
+    size = await conn.execute(
+        select(func.count())
+        .select_from(sample_members)
+        .where(sample_members.c.sample_id == sample.id)
+    )
+    return int(sample.population_size), int(size.scalar_one())
+
+
+async def _outcomes(conn: AsyncConnection, quarter: str) -> list[tuple[str, str, str, str]]:
+    """(outcome, platform, region code, sponsor) of each account's latest inspection in the
+    quarter's runs."""
+    result = await conn.execute(
+        select(
+            inspections.c.account_pk,
+            inspections.c.outcome,
+            accounts.c.platform,
+            accounts.c.region_code,
+            units.c.name,
+        )
+        .join(runs, inspections.c.run_id == runs.c.id)
+        .join(accounts, inspections.c.account_pk == accounts.c.id)
+        .join(units, accounts.c.sponsor_id == units.c.id)
+        .where(runs.c.quarter == quarter)
+        .order_by(inspections.c.inspected_at, inspections.c.id)
+    )
+    latest: dict[int, tuple[str, str, str, str]] = {}
+    for pk, outcome, platform, region, sponsor in result:
+        latest[pk] = (outcome, platform, region, sponsor)
+    return list(latest.values())
+
+
+async def _entries(conn: AsyncConnection, quarter: str) -> list[NamedEntry]:
+    result = await conn.execute(
+        select(
+            ledger_entries.c.id,
+            ledger_entries.c.quarter,
+            accounts.c.name,
+            accounts.c.platform,
+            ledger_entries.c.sponsor,
+            ledger_entries.c.problem_code,
+            ledger_entries.c.severity,
+            ledger_entries.c.deadline,
+            ledger_entries.c.status,
+        )
+        .join(accounts, ledger_entries.c.account_pk == accounts.c.id)
+        .where(ledger_entries.c.quarter == quarter)
+        .order_by(ledger_entries.c.id)
+    )
+    return [
+        NamedEntry(
+            entry_id=row.id,
+            quarter=row.quarter,
+            account_name=row.name,
+            platform=row.platform,
+            sponsor=row.sponsor,
+            problem_code=row.problem_code,
+            problem_label=PROBLEM_LABELS.get(row.problem_code, row.problem_code),
+            severity=row.severity,
+            deadline=row.deadline,
+            status=row.status,
+        )
+        for row in result
+    ]
+
+
+def _group(entries: Iterable[NamedEntry]) -> list[ProblemGroup]:
+    """Problems by category: veto items first, each in the interface's order of codes."""
+    groups: dict[str, ProblemGroup] = {}
+    for entry in entries:
+        group = groups.setdefault(
+            entry.problem_code,
+            ProblemGroup(entry.problem_code, entry.problem_label, entry.severity),
+        )
+        group.entries.append(entry)
+    order = list(PROBLEM_LABELS)
+
+    def rank(group: ProblemGroup) -> tuple[int, int, str]:
+        index = order.index(group.code) if group.code in order else len(order)
+        return (0 if group.severity == VETO else 1, index, group.code)
+
+    return sorted(groups.values(), key=rank)
+
+
+def summary_sentence(bulletin: Bulletin) -> str:
+    ratio = percent(bulletin.sample_ratio)
+    text = (
+        f"本季度检查底数为 {bulletin.population} 个政务新媒体账号,抽查 {bulletin.sample_size} 个,"
+        f"抽查比例 {ratio};实际完成检查 {bulletin.inspected} 个,其中合格 {bulletin.passed} 个、"
+        f"不合格 {bulletin.failed} 个,总体合格率 {bulletin.pass_rate_text}。"
+    )
+    if bulletin.incomplete:
+        text += f"另有 {bulletin.incomplete} 个账号因平台或网络原因未能完成检查,将另行复查,不计入合格率。"
+    return text
+
+
+def deadline_sentence(bulletin: Bulletin) -> str:
+    deadline = bulletin.report_deadline
+    text = (
+        f"请各责任单位对照问题清单立即整改,于 {deadline.date.year} 年 {deadline.date.month} 月 "
+        f"{deadline.date.day} 日前将整改情况报告报送,逾期未整改的将在下一季度通报中再次点名。"
+    )
+    if deadline.provisional:
+        text += "(该时限所在年份的法定节假日安排尚未配置,按周一至周五推算,请核对。)"
+    return text
+
+
+def as_json(bulletin: Bulletin) -> dict[str, Any]:
+    """For tests and scripts: the figures without presentation."""
+    return {
+        "quarter": str(bulletin.quarter),
+        "population": bulletin.population,
+        "sample_size": bulletin.sample_size,
+        "inspected": bulletin.inspected,
+        "passed": bulletin.passed,
+        "failed": bulletin.failed,
+        "incomplete": bulletin.incomplete,
+        "report_deadline": bulletin.report_deadline.date.isoformat(),
+    }

@@ -1,0 +1,381 @@
+"""An inspection run (``govmedia monitor run``): fetch, check and record every account of the
+quarter's sample (or the whole inventory), resumably.
+
+Each account's outcome is written as soon as it is known (a writer task commits whatever has
+queued up, in one transaction), so a killed run loses at most what was in flight; running again
+picks up the same run and inspects only the accounts without a complete inspection. The ledger
+refuses a second entry for the same (quarter, account, problem), so nothing is ever doubled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import select
+
+import checks
+from checks.model import FetchStatus, ReviewRecord
+from monitor.fetch import Fetcher, FetchRequest, FetchResult
+from monitor.fetch_settings import FetchSettings
+from monitor.inspect_account import judge, outcome_of
+from monitor.quarter import Quarter
+from monitor.samples import DrawRequest, draw_in
+from monitor.sampling import SamplingSettings
+from monitor.workdays import DeadlineRule
+from registry import ledger, monitoring
+from registry.db import Database
+from registry.monitoring import Outcome, RunRow, Target
+from registry.reviews import reviews_for
+from registry.schema import review_records
+from registry.times import SHANGHAI, shanghai_today
+
+log = structlog.get_logger()
+
+
+@dataclass(frozen=True, slots=True)
+class RunRequest:
+    quarter: Quarter
+    as_of: datetime
+    now: datetime
+    all_accounts: bool = False
+    concurrency: int | None = None
+    actor: str = "monitor"
+    only: frozenset[int] | None = None  # re-check runs: just these accounts
+    scope: str | None = None  # default: "all" with all_accounts, else "sample"
+
+
+@dataclass(slots=True)
+class RunSummary:
+    run_id: int
+    quarter: str
+    scope: str
+    resumed: bool
+    targets: int
+    inspected: int = 0
+    passed: int = 0
+    failed_by_problem: Counter[str] = field(default_factory=Counter)
+    failed: int = 0
+    incomplete_by_reason: Counter[str] = field(default_factory=Counter)
+    new_entries: int = 0
+    completed: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "quarter": self.quarter,
+            "scope": self.scope,
+            "resumed": self.resumed,
+            "inspected": self.inspected,
+            "passed": self.passed,
+            "failed": self.failed,
+            "failed_by_problem": dict(self.failed_by_problem),
+            "incomplete": sum(self.incomplete_by_reason.values()),
+            "incomplete_by_reason": dict(self.incomplete_by_reason),
+            "new_ledger_entries": self.new_entries,
+            "completed": self.completed,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorSettings:
+    host_failure_ratio: float = 0.5
+    host_failure_min_fetches: int = 10
+    writer_batch: int = 200
+
+    @classmethod
+    def from_config(cls, table: dict[str, Any]) -> MonitorSettings:
+        return cls(
+            **{
+                k: table[k]
+                for k in ("host_failure_ratio", "host_failure_min_fetches", "writer_batch")
+                if k in table
+            }
+        )
+
+
+@dataclass(slots=True)
+class Context:
+    """Everything a run needs besides the database, built once from the settings."""
+
+    policy: checks.Policy
+    fetch: FetchSettings
+    sampling: SamplingSettings
+    monitor: MonitorSettings
+    deadlines: DeadlineRule
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any]) -> Context:
+        return cls(
+            policy=checks.load_policy(settings["checks"]),
+            fetch=FetchSettings.from_config(settings["fetch"]),
+            sampling=SamplingSettings.from_config(settings["sampling"]),
+            monitor=MonitorSettings.from_config(settings["monitor"]),
+            deadlines=DeadlineRule.from_config(settings),
+        )
+
+
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+async def _open_run(db: Database, context: Context, request: RunRequest) -> tuple[RunRow, bool]:
+    scope = request.scope or ("all" if request.all_accounts else "sample")
+    quarter = str(request.quarter)
+    async with db.write() as conn:
+        run = await monitoring.unfinished_run(conn, quarter, scope)
+        if run is not None:
+            return run, True
+        sample_id = None
+        if scope == "sample":
+            sample = await monitoring.current_sample(conn, quarter)
+            if sample is None:
+                draw_request = DrawRequest(request.quarter, request.actor, request.now)
+                sample_id, _ = await draw_in(conn, context.sampling, draw_request)
+            else:
+                sample_id = sample["id"]
+        run = await monitoring.create_run(
+            conn,
+            quarter=quarter,
+            scope=scope,
+            sample_id=sample_id,
+            as_of=request.as_of,
+            now=request.now,
+        )
+        return run, False
+
+
+class _Writer:
+    """Commits queued outcomes with their ledger entries, one transaction per drain."""
+
+    def __init__(self, db: Database, run: RunRow, context: Context, summary: RunSummary) -> None:
+        self.db = db
+        self.run = run
+        self.context = context
+        self.summary = summary
+        self.queue: asyncio.Queue[tuple[Outcome, str] | None] = asyncio.Queue()
+        detected = shanghai_today(run.as_of)
+        self.deadline = context.deadlines.deadline(detected)
+        if self.deadline.provisional:
+            log.warning(
+                "ledger.deadline_provisional",
+                detected=str(detected),
+                deadline=str(self.deadline.date),
+            )
+
+    async def drain(self) -> None:
+        done = False
+        while not done:
+            item = await self.queue.get()
+            batch = [item]
+            while not self.queue.empty() and len(batch) < self.context.monitor.writer_batch:
+                batch.append(self.queue.get_nowait())
+            done = None in batch
+            pending = [entry for entry in batch if entry is not None]
+            if pending:
+                await self._commit(pending)
+
+    async def _commit(self, batch: list[tuple[Outcome, str]]) -> None:
+        async with self.db.write() as conn:
+            for outcome, sponsor in batch:
+                await monitoring.save_outcome(conn, self.run.id, outcome)
+                if outcome.findings:
+                    self.summary.new_entries += await ledger.record_findings(
+                        conn,
+                        quarter=self.run.quarter,
+                        account_pk=outcome.pk,
+                        sponsor=sponsor,
+                        findings=outcome.findings,
+                        detected_at=self.run.as_of,
+                        deadline=self.deadline.date,
+                        provisional=self.deadline.provisional,
+                        run_id=self.run.id,
+                    )
+                if outcome.outcome != "incomplete":
+                    await ledger.apply_recheck(
+                        conn,
+                        account_pk=outcome.pk,
+                        found_codes={f.code for f in outcome.findings},
+                        at=outcome.inspected_at,
+                        run_id=self.run.id,
+                    )
+        for outcome, _ in batch:
+            self.summary.inspected += 1
+            structlog.get_logger().info(
+                "inspection.saved",
+                run_id=self.run.id,
+                account=outcome.pk,
+                outcome=outcome.outcome,
+                reason=outcome.incomplete_reason,
+                problems=[f.code for f in outcome.findings],
+            )
+
+
+async def _accounts_with_reviews(db: Database) -> set[int]:
+    async with db.read() as conn:
+        result = await conn.execute(select(review_records.c.account_pk).distinct())
+        return {pk for (pk,) in result}
+
+
+class _Inspector:
+    """Fetches and judges the run's accounts, handing each outcome to the writer."""
+
+    def __init__(
+        self, db: Database, context: Context, run: RunRow, writer: _Writer, reviewed: set[int]
+    ) -> None:
+        self.db = db
+        self.context = context
+        self.writer = writer
+        self.reviewed = reviewed
+        self.at = run.as_of.astimezone(SHANGHAI)
+        self.done = 0
+
+    async def _reviews(self, pk: int) -> list[ReviewRecord]:
+        if pk not in self.reviewed:
+            return []
+        async with self.db.read() as conn:
+            return await reviews_for(conn, pk)
+
+    async def _degraded(self, fetcher: Fetcher, host: str) -> bool:
+        stats = fetcher.host_stats.get(host)
+        monitor = self.context.monitor
+        return bool(
+            stats
+            and stats.fetches >= monitor.host_failure_min_fetches
+            and stats.failure_ratio > monitor.host_failure_ratio
+        )
+
+    async def without_feed(self, target: Target, now: datetime) -> Outcome:
+        judged = judge(
+            target, at=self.at, status=None, posts=None, reviews=[], policy=self.context.policy
+        )
+        return outcome_of(target, at=self.at, inspected_at=now, judged=judged)
+
+    async def fetched(self, fetcher: Fetcher, target: Target, result: FetchResult) -> Outcome:
+        posts = result.posts
+        if result.status is FetchStatus.NOT_MODIFIED and posts is None:
+            async with self.db.read() as conn:
+                posts = await monitoring.cached_posts(conn, target.pk)
+            if posts is None:  # nothing kept to reuse: ask again without validators
+                result = await fetcher.fetch(target.feed_url)
+                posts = result.posts
+        judged = judge(
+            target,
+            at=self.at,
+            status=result.status,
+            posts=posts,
+            reviews=await self._reviews(target.pk),
+            policy=self.context.policy,
+            host_degraded=await self._degraded(fetcher, result.host),
+        )
+        return outcome_of(
+            target,
+            at=self.at,
+            inspected_at=datetime.now(SHANGHAI),
+            judged=judged,
+            status=result.status,
+            http_status=result.http_status,
+            posts=posts,
+            etag=result.etag,
+            last_modified=result.last_modified,
+            error=result.error,
+        )
+
+    async def inspect(
+        self, todo: list[Target], settings: FetchSettings, now: datetime, progress: Progress | None
+    ) -> None:
+        async def hand_over(target: Target, outcome: Outcome) -> None:
+            await self.writer.queue.put((outcome, target.facts.sponsor))
+            self.done += 1
+            if progress:
+                progress(self.done, len(todo))
+
+        for target in todo:
+            if not target.feed_url:
+                await hand_over(target, await self.without_feed(target, now))
+        by_pk = {t.pk: t for t in todo if t.feed_url}
+        requests = [
+            FetchRequest(t.feed_url, t.etag, t.last_modified, key=t.pk) for t in by_pk.values()
+        ]
+        async with (
+            Fetcher(settings) as fetcher,
+            contextlib.aclosing(fetcher.fetch_many(requests)) as results,
+        ):
+            async for fetch_request, result in results:
+                target = by_pk[int(fetch_request.key)]  # type: ignore[call-overload]
+                await hand_over(target, await self.fetched(fetcher, target, result))
+
+
+async def run_inspection(
+    db: Database,
+    context: Context,
+    request: RunRequest,
+    *,
+    progress: Progress | None = None,
+    stop: asyncio.Event | None = None,
+) -> RunSummary:
+    """Inspect what is left of the quarter's run; returns the run's closing summary.
+
+    Setting ``stop`` ends the run at once: fetches in flight are dropped (their accounts stay
+    to do), every outcome already known is written, and the run stays open to be resumed.
+    """
+    run, resumed = await _open_run(db, context, request)
+    if resumed and run.as_of != request.as_of:
+        log.info("run.resumed", run_id=run.id, as_of=run.as_of.isoformat())
+    async with db.read() as conn:
+        todo = await monitoring.targets(conn, run, request.only)
+    summary = RunSummary(run.id, run.quarter, run.scope, resumed, len(todo))
+    structlog.contextvars.bind_contextvars(run_id=run.id)
+    log.info("run.start", quarter=run.quarter, scope=run.scope, accounts=len(todo), resumed=resumed)
+    writer = _Writer(db, run, context, summary)
+    writing = asyncio.create_task(writer.drain())
+    inspector = _Inspector(db, context, run, writer, await _accounts_with_reviews(db))
+    settings = context.fetch.with_concurrency(request.concurrency)
+    inspecting = asyncio.create_task(inspector.inspect(todo, settings, request.now, progress))
+    stopping = asyncio.create_task((stop or asyncio.Event()).wait())
+    try:
+        await asyncio.wait({inspecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped = not inspecting.done()
+        for task in (inspecting, stopping):
+            task.cancel()
+        await asyncio.gather(inspecting, stopping, return_exceptions=True)
+        await writer.queue.put(None)
+        await writing
+        structlog.contextvars.unbind_contextvars("run_id")
+    if not stopped:
+        inspecting.result()  # a failure inside the run is raised here, after the checkpoint
+    return await _close(db, run, summary, request, stopped=stopped)
+
+
+async def _close(
+    db: Database, run: RunRow, summary: RunSummary, request: RunRequest, *, stopped: bool
+) -> RunSummary:
+    """Count the run's outcomes and, unless it was stopped, mark it completed."""
+    async with db.write() as conn:
+        rows = await monitoring.run_counts(conn, run.id)
+        summary.passed = sum(1 for outcome, _, _ in rows if outcome == "passed")
+        summary.failed = sum(1 for outcome, _, _ in rows if outcome == "failed")
+        summary.failed_by_problem = Counter(
+            c for outcome, _, codes in rows if outcome == "failed" for c in codes
+        )
+        summary.incomplete_by_reason = Counter(
+            r or "unknown" for outcome, r, _ in rows if outcome == "incomplete"
+        )
+        summary.completed = not stopped
+        if summary.completed:
+            await monitoring.finish_run(conn, run.id, summary.as_json(), datetime.now(SHANGHAI))
+    figures = summary.as_json()
+    log.info(
+        "run.end",
+        **{
+            k: figures[k]
+            for k in ("run_id", "completed", "inspected", "passed", "failed", "incomplete")
+        },
+    )
+    return summary

@@ -1,0 +1,345 @@
+"""The rectification ledger (整改台账): entries per (quarter, account, problem), their workflow,
+and the hash chain that makes every change accountable. Nothing is ever deleted.
+
+The monitor calls ``record_findings``, ``apply_recheck``, ``mark_overdue`` and
+``overdue_account_pks`` inside its own write transactions; ``update_status`` is
+``govmedia ledger update``; ``verify`` is ``govmedia ledger verify``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, exists, func, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from checks.model import Evidence, Finding
+from checks.privacy import mask_personal_data
+from registry.db import Database
+from registry.errors import Refused
+from registry.ledger_chain import append, created_content, iso_time, status_content
+from registry.ledger_status import (
+    MANUAL_TRANSITIONS,
+    OVERDUE_FROM,
+    STATUS_KEYS,
+    LedgerStatus,
+    parse_status,
+)
+from registry.ledger_verify import VerifyResult, verify_chain
+from registry.schema import accounts, ledger_entries, ledger_events
+
+__all__ = [
+    "LedgerRefused",
+    "LedgerStatus",
+    "Transition",
+    "VerifyResult",
+    "apply_recheck",
+    "awaiting_recheck_pks",
+    "evidence_json",
+    "mark_overdue",
+    "overdue_account_pks",
+    "record_findings",
+    "update_status",
+    "verify",
+]
+
+
+class LedgerRefused(Refused):
+    """A ledger update was refused; nothing was written. The message says why, in Chinese."""
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    entry_id: int
+    old: LedgerStatus
+    new: LedgerStatus
+    digest: str
+
+
+def evidence_json(evidence: Evidence) -> dict[str, Any]:
+    """One piece of evidence as the ledger stores it, personal data masked (again)."""
+    return {
+        "url": evidence.url,
+        "title": _mask(evidence.title),
+        "published_at": iso_time(evidence.published_at),
+        "excerpt": _mask(evidence.excerpt),
+    }
+
+
+def _mask(value: str | None) -> str | None:
+    return None if value is None else mask_personal_data(value)
+
+
+def _merge(findings: Sequence[Finding]) -> dict[str, dict[str, Any]]:
+    """One entry's values per problem code, evidence aggregated in order without repeats."""
+    merged: dict[str, dict[str, Any]] = {}
+    for finding in findings:
+        values = merged.setdefault(
+            finding.code,
+            {
+                "severity": str(finding.severity),
+                "descriptions": [],
+                "evidence": [],
+                "last_post_at": None,
+            },
+        )
+        description = mask_personal_data(finding.description)
+        if description not in values["descriptions"]:
+            values["descriptions"].append(description)
+        for item in finding.evidence:
+            stored = evidence_json(item)
+            if stored not in values["evidence"]:
+                values["evidence"].append(stored)
+        if finding.last_post_at is not None and (
+            values["last_post_at"] is None or finding.last_post_at > values["last_post_at"]
+        ):
+            values["last_post_at"] = finding.last_post_at
+    return merged
+
+
+async def record_findings(
+    conn: AsyncConnection,
+    *,
+    quarter: str,
+    account_pk: int,
+    sponsor: str,
+    findings: Sequence[Finding],
+    detected_at: datetime,
+    deadline: date,
+    provisional: bool,
+    run_id: int | None,
+    actor: str = "monitor",
+) -> int:
+    """Create the missing entries for ``findings`` (one per problem code); existing entries of
+    the quarter are left as they are. Returns the number of entries created."""
+    merged = _merge(findings)
+    if not merged:
+        return 0
+    existing = await conn.execute(
+        select(ledger_entries.c.problem_code).where(
+            ledger_entries.c.quarter == quarter,
+            ledger_entries.c.account_pk == account_pk,
+            ledger_entries.c.problem_code.in_(list(merged)),
+        )
+    )
+    for (code,) in existing:
+        merged.pop(code, None)
+    if not merged:
+        return 0
+    identity = (
+        await conn.execute(
+            select(accounts.c.platform, accounts.c.account_id).where(accounts.c.id == account_pk)
+        )
+    ).one()
+    first = await _next_entry_id(conn)
+    rows: list[dict[str, Any]] = []
+    for offset, (code, values) in enumerate(merged.items()):
+        rows.append(
+            {
+                "id": first + offset,
+                "quarter": quarter,
+                "account_pk": account_pk,
+                "problem_code": code,
+                "severity": values["severity"],
+                "description": ";".join(values["descriptions"]),
+                "evidence": values["evidence"],
+                "last_post_at": values["last_post_at"],
+                "detected_at": detected_at,
+                "deadline": deadline,
+                "deadline_provisional": provisional,
+                "sponsor": sponsor,
+                "run_id": run_id,
+                "status": LedgerStatus.OPEN.value,
+            }
+        )
+    await insert_entries(conn, rows, identities={account_pk: tuple(identity)}, actor=actor)
+    return len(rows)
+
+
+async def insert_entries(
+    conn: AsyncConnection,
+    rows: Sequence[dict[str, Any]],
+    *,
+    identities: dict[int, tuple[str, str]],
+    actor: str,
+    chunk: int = 2000,
+) -> None:
+    """Insert entry rows (ids assigned by the caller) and chain their 'created' records.
+
+    ``identities`` maps account pk -> (platform, account id) as detected. Also used by the
+    benchmark to build a large ledger with a real chain.
+    """
+    for start in range(0, len(rows), chunk):
+        await conn.execute(insert(ledger_entries), list(rows[start : start + chunk]))
+    if conn.dialect.name == "postgresql":
+        await conn.execute(
+            text(
+                "SELECT setval(pg_get_serial_sequence('ledger_entries', 'id'), "
+                "(SELECT max(id) FROM ledger_entries))"
+            )
+        )
+    contents = [
+        created_content(row["id"], row, *identities[row["account_pk"]], actor, row["detected_at"])
+        for row in rows
+    ]
+    await append(conn, contents)
+
+
+async def _next_entry_id(conn: AsyncConnection) -> int:
+    top = await conn.execute(select(func.coalesce(func.max(ledger_entries.c.id), 0)))
+    return int(top.scalar_one()) + 1
+
+
+async def _transition(
+    conn: AsyncConnection,
+    changes: Sequence[tuple[int, str, LedgerStatus]],
+    *,
+    actor: str,
+    at: datetime,
+    note: str,
+) -> list[Transition]:
+    """Set each (entry id, old status, new status) and chain a 'status' record for it."""
+    contents = []
+    for entry_id, old, new in changes:
+        await conn.execute(
+            update(ledger_entries).where(ledger_entries.c.id == entry_id).values(status=new.value)
+        )
+        contents.append(status_content(entry_id, old, new.value, actor, at, note))
+    appended = await append(conn, contents)
+    return [
+        Transition(entry_id, LedgerStatus(old), new, done.digest)
+        for (entry_id, old, new), done in zip(changes, appended, strict=True)
+    ]
+
+
+async def apply_recheck(
+    conn: AsyncConnection,
+    *,
+    account_pk: int,
+    found_codes: Collection[str],
+    at: datetime,
+    run_id: int | None,
+    actor: str = "monitor",
+) -> list[tuple[int, str]]:
+    """Re-check results: the account's 待复核 entries (any quarter) become 已销号 when their
+    problem is gone, else 复核未通过. Other entries are left alone."""
+    result = await conn.execute(
+        select(ledger_entries.c.id, ledger_entries.c.problem_code)
+        .where(
+            ledger_entries.c.account_pk == account_pk,
+            ledger_entries.c.status == LedgerStatus.AWAITING_RECHECK.value,
+        )
+        .order_by(ledger_entries.c.id)
+    )
+    changes = [
+        (
+            entry_id,
+            LedgerStatus.AWAITING_RECHECK.value,
+            LedgerStatus.REOPENED if code in found_codes else LedgerStatus.CLOSED,
+        )
+        for entry_id, code in result
+    ]
+    note = "复核" + (f"(检查批次 #{run_id})" if run_id is not None else "")
+    done = await _transition(conn, changes, actor=actor, at=at, note=note)
+    return [(t.entry_id, t.new.value) for t in done]
+
+
+async def mark_overdue(
+    conn: AsyncConnection, *, today: date, at: datetime, actor: str = "monitor"
+) -> int:
+    """Entries past their deadline, not rectified and never overdue before, become 已逾期."""
+    was_overdue = exists().where(
+        and_(
+            ledger_events.c.entry_id == ledger_entries.c.id,
+            ledger_events.c.status == LedgerStatus.OVERDUE.value,
+        )
+    )
+    result = await conn.execute(
+        select(ledger_entries.c.id, ledger_entries.c.status, ledger_entries.c.deadline)
+        .where(
+            ledger_entries.c.deadline < today,
+            ledger_entries.c.status.in_([s.value for s in OVERDUE_FROM]),
+            ~was_overdue,
+        )
+        .order_by(ledger_entries.c.id)
+    )
+    changes = [(entry_id, old, LedgerStatus.OVERDUE) for entry_id, old, _ in result]
+    await _transition(conn, changes, actor=actor, at=at, note=f"超过整改时限({today} 检查)")
+    return len(changes)
+
+
+async def overdue_account_pks(conn: AsyncConnection, *, today: date) -> set[int]:
+    """Accounts with an entry not yet closed whose deadline has passed (to be re-checked)."""
+    result = await conn.execute(
+        select(ledger_entries.c.account_pk)
+        .where(
+            ledger_entries.c.deadline < today,
+            ledger_entries.c.status != LedgerStatus.CLOSED.value,
+        )
+        .distinct()
+    )
+    return {pk for (pk,) in result}
+
+
+async def awaiting_recheck_pks(conn: AsyncConnection) -> set[int]:
+    """Accounts with an entry a unit reported fixed (待复核), waiting for the monitor's re-check."""
+    result = await conn.execute(
+        select(ledger_entries.c.account_pk)
+        .where(ledger_entries.c.status == LedgerStatus.AWAITING_RECHECK.value)
+        .distinct()
+    )
+    return {pk for (pk,) in result}
+
+
+async def update_status(
+    db: Database, entry_id: int, status: str, *, actor: str, note: str, at: datetime
+) -> Transition:
+    """Record rectification progress (``ledger update``); refused transitions write nothing."""
+    new = parse_status(status)
+    if new is None:
+        names = "、".join(s.value for s in LedgerStatus)
+        raise LedgerRefused(f"未知的整改状态“{status}”,应为: {names}")
+    if not actor.strip():
+        raise LedgerRefused("必须注明操作人 (--by)")
+    async with db.write() as conn:
+        current = (
+            await conn.execute(
+                select(ledger_entries.c.status).where(ledger_entries.c.id == entry_id)
+            )
+        ).scalar_one_or_none()
+        if current is None:
+            raise LedgerRefused(f"台账条目 #{entry_id} 不存在")
+        old = LedgerStatus(current)
+        if new not in MANUAL_TRANSITIONS[old]:
+            raise LedgerRefused(_refusal(entry_id, old, new))
+        (done,) = await _transition(
+            conn, [(entry_id, old.value, new)], actor=actor, at=at, note=note
+        )
+        return done
+
+
+def _refusal(entry_id: int, old: LedgerStatus, new: LedgerStatus) -> str:
+    if old is new:
+        return f"台账条目 #{entry_id} 已是“{old.value}”状态"
+    if old is LedgerStatus.CLOSED:
+        return f"台账条目 #{entry_id} 已销号,不能再变更状态"
+    if new in (LedgerStatus.CLOSED, LedgerStatus.REOPENED):
+        return (
+            f"台账条目 #{entry_id}: “{new.value}”只能由复核结果确定"
+            "(整改完成后请改为“待复核”,由下次监测复核)"
+        )
+    if new is LedgerStatus.OVERDUE:
+        return f"台账条目 #{entry_id}: “已逾期”由整改时限自动确定,不能手工设置"
+    allowed = "、".join(
+        s.value for s in sorted(MANUAL_TRANSITIONS[old], key=list(STATUS_KEYS).index)
+    )
+    return f"台账条目 #{entry_id} 不能从“{old.value}”改为“{new.value}”(可改为: {allowed})"
+
+
+async def verify(db: Database) -> VerifyResult:
+    """Recompute the chain; the result names the first altered or missing record."""
+    async with db.read() as conn:
+        return await verify_chain(conn)

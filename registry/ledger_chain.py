@@ -1,0 +1,167 @@
+"""The ledger's hash chain: every entry creation and status change is one record whose digest
+covers its content and the previous record's digest.
+
+digest = SHA-256( previous digest (64 hex characters; 64 zeros for the first record)
+                  + canonical JSON of the content (sorted keys, no spaces, UTF-8) )
+
+A reviewer can recompute it from ``ledger_events.content`` and ``prev_digest`` alone. Appends
+happen inside a write transaction (writers are serialised), so reading the head and appending
+after it is safe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from registry.schema import ledger_events
+
+GENESIS = "0" * 64
+CREATED, STATUS = "created", "status"
+# The ledger_entries columns a 'created' record vouches for.
+ENTRY_FIELDS = (
+    "quarter",
+    "account_pk",
+    "sponsor",
+    "problem_code",
+    "severity",
+    "description",
+    "evidence",
+    "last_post_at",
+    "detected_at",
+    "deadline",
+    "deadline_provisional",
+)
+
+
+def canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def chain_digest(prev_digest: str, content: Mapping[str, Any]) -> str:
+    return hashlib.sha256((prev_digest + canonical(content)).encode("utf-8")).hexdigest()
+
+
+def iso_time(value: datetime | None) -> str | None:
+    """A time as it enters the chain: ISO 8601 in UTC."""
+    return None if value is None else value.astimezone(UTC).isoformat()
+
+
+def entry_projection(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The chained form of a ledger_entries row's vouched-for columns."""
+    values: dict[str, Any] = {}
+    for key in ENTRY_FIELDS:
+        value = row[key]
+        if isinstance(value, datetime):
+            value = iso_time(value)
+        elif isinstance(value, date):
+            value = value.isoformat()
+        elif key == "deadline_provisional":
+            value = bool(value)
+        values[key] = value
+    return values
+
+
+def created_content(
+    entry_id: int, row: Mapping[str, Any], platform: str, account_id: str, actor: str, at: datetime
+) -> dict[str, Any]:
+    return {
+        "kind": CREATED,
+        "entry_id": entry_id,
+        "platform": platform,
+        "account_id": account_id,
+        **entry_projection(row),
+        "status": row["status"],
+        "actor": actor,
+        "at": iso_time(at),
+    }
+
+
+def status_content(
+    entry_id: int, old: str, new: str, actor: str, at: datetime, note: str
+) -> dict[str, Any]:
+    return {
+        "kind": STATUS,
+        "entry_id": entry_id,
+        "from": old,
+        "to": new,
+        "actor": actor,
+        "at": iso_time(at),
+        "note": note,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    event_id: int
+    entry_id: int
+    digest: str
+
+
+async def chain_head(conn: AsyncConnection) -> str | None:
+    """The digest of the last record, or None for an empty ledger."""
+    result = await conn.execute(
+        select(ledger_events.c.digest).order_by(ledger_events.c.id.desc()).limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
+async def head_record(conn: AsyncConnection) -> tuple[int, str] | None:
+    """(id, digest) of the last record, or None for an empty ledger."""
+    result = await conn.execute(
+        select(ledger_events.c.id, ledger_events.c.digest)
+        .order_by(ledger_events.c.id.desc())
+        .limit(1)
+    )
+    row = result.first()
+    return None if row is None else (row[0], row[1])
+
+
+async def append(
+    conn: AsyncConnection, contents: Sequence[Mapping[str, Any]], *, chunk: int = 2000
+) -> list[Appended]:
+    """Append records (each content as ``created_content`` / ``status_content`` make it)."""
+    if not contents:
+        return []
+    top = await conn.execute(select(func.coalesce(func.max(ledger_events.c.id), 0)))
+    next_id = int(top.scalar_one()) + 1
+    prev = await chain_head(conn) or GENESIS
+    rows: list[dict[str, Any]] = []
+    appended: list[Appended] = []
+    for content in contents:
+        digest = chain_digest(prev, content)
+        rows.append(
+            {
+                "id": next_id,
+                "entry_id": content["entry_id"],
+                "kind": content["kind"],
+                "status": content["status"] if content["kind"] == CREATED else content["to"],
+                "actor": content["actor"],
+                "at": datetime.fromisoformat(content["at"]),
+                "note": content.get("note", ""),
+                # Stored in canonical key order, so that the stored text is the hashed text.
+                "content": json.loads(canonical(content)),
+                "prev_digest": prev,
+                "digest": digest,
+            }
+        )
+        appended.append(Appended(next_id, content["entry_id"], digest))
+        prev = digest
+        next_id += 1
+    for start in range(0, len(rows), chunk):
+        await conn.execute(insert(ledger_events), rows[start : start + chunk])
+    if conn.dialect.name == "postgresql":
+        await conn.execute(
+            text(
+                "SELECT setval(pg_get_serial_sequence('ledger_events', 'id'), "
+                "(SELECT max(id) FROM ledger_events))"
+            )
+        )
+    return appended

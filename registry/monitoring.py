@@ -1,0 +1,362 @@
+"""What the monitor keeps: samples, runs, inspections and the last state of every feed."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from checks.model import AccountFacts, Finding, Post
+from registry.accounts_view import account_select
+from registry.fields import Status
+from registry.schema import accounts, feed_states, inspections, runs, sample_members, samples
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """An account to inspect: its registry facts and what the last fetch left behind."""
+
+    pk: int
+    facts: AccountFacts
+    feed_url: str
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(slots=True)
+class Outcome:
+    """The result of inspecting one account, as persisted."""
+
+    pk: int
+    outcome: str  # passed | failed | incomplete
+    findings: list[Finding]
+    inspected_at: datetime
+    incomplete_reason: str | None = None
+    fetch_status: str | None = None
+    http_status: int | None = None
+    last_post_at: datetime | None = None
+    feed_url: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    error: str | None = None
+    posts: Sequence[Post] | None = None  # stored for reuse on a 304 (None: keep what is stored)
+    fetched: bool = False
+
+
+@dataclass(slots=True)
+class RunRow:
+    id: int
+    quarter: str
+    scope: str
+    sample_id: int | None
+    as_of: datetime
+    status: str
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def facts_of(row: Any) -> AccountFacts:
+    return AccountFacts(
+        platform=row["platform"],
+        account_id=row["account_id"],
+        name=row["name"],
+        sponsor=row["sponsor"] or "",
+        region_code=row["region_code"],
+        status=row["status"],
+        interaction=bool(row["interaction"]),
+        opened_on=row["opened_on"],
+        status_since=row["status_since"],
+    )
+
+
+# --- posts kept for conditional GET -------------------------------------------------------
+
+
+def pack_posts(posts: Sequence[Post]) -> bytes:
+    data = [
+        [p.title, p.url, p.published_at.isoformat() if p.published_at else None, p.content]
+        for p in posts
+    ]
+    return zlib.compress(json.dumps(data, ensure_ascii=False).encode(), 6)
+
+
+def unpack_posts(blob: bytes) -> list[Post]:
+    return [
+        Post(title=t, url=u, published_at=datetime.fromisoformat(d) if d else None, content=c)
+        for t, u, d, c in json.loads(zlib.decompress(blob))
+    ]
+
+
+async def cached_posts(conn: AsyncConnection, pk: int) -> list[Post] | None:
+    blob = (
+        await conn.execute(select(feed_states.c.posts).where(feed_states.c.account_pk == pk))
+    ).scalar()
+    return unpack_posts(blob) if blob else None
+
+
+def _new_id(result: Any) -> int:
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+# --- samples ------------------------------------------------------------------------------
+
+
+async def sampling_population(conn: AsyncConnection) -> list[tuple[int, str, str, str | None]]:
+    """Active accounts as (pk, region code, platform, last quarter with a complete inspection)."""
+    last = (
+        select(inspections.c.account_pk, func.max(runs.c.quarter).label("quarter"))
+        .join(runs, inspections.c.run_id == runs.c.id)
+        .where(inspections.c.outcome != "incomplete")
+        .group_by(inspections.c.account_pk)
+        .subquery()
+    )
+    query = (
+        select(accounts.c.id, accounts.c.region_code, accounts.c.platform, last.c.quarter)
+        .outerjoin(last, last.c.account_pk == accounts.c.id)
+        .where(accounts.c.status == Status.ACTIVE.value)
+        .order_by(accounts.c.id)
+    )
+    return [
+        (pk, region, platform, quarter)
+        for pk, region, platform, quarter in await conn.execute(query)
+    ]
+
+
+async def current_sample(conn: AsyncConnection, quarter: str) -> Any | None:
+    query = select(samples).where(samples.c.quarter == quarter, samples.c.current.is_(True))
+    return (await conn.execute(query)).mappings().first()
+
+
+async def store_sample(
+    conn: AsyncConnection,
+    *,
+    quarter: str,
+    seed: int,
+    algorithm: str,
+    ratio: float,
+    population_size: int,
+    population_digest: str,
+    strata: list[dict[str, Any]],
+    members: Iterable[tuple[int, str, str]],
+    drawn_at: datetime,
+    drawn_by: str,
+    replaces: int | None,
+) -> int:
+    if replaces is not None:
+        await conn.execute(update(samples).where(samples.c.id == replaces).values(current=False))
+    result = await conn.execute(
+        insert(samples).values(
+            quarter=quarter,
+            seed=seed,
+            algorithm=algorithm,
+            ratio=ratio,
+            population_size=population_size,
+            population_digest=population_digest,
+            strata=strata,
+            drawn_at=drawn_at,
+            drawn_by=drawn_by,
+            replaces=replaces,
+            current=True,
+        )
+    )
+    sample_id = _new_id(result)
+    rows = [
+        {"sample_id": sample_id, "account_pk": pk, "reason": r, "stratum": s}
+        for pk, r, s in members
+    ]
+    if rows:
+        await conn.execute(insert(sample_members), rows)
+    return sample_id
+
+
+async def sample_listing(conn: AsyncConnection, sample_id: int) -> list[dict[str, Any]]:
+    query = (
+        account_select()
+        .add_columns(sample_members.c.reason, sample_members.c.stratum)
+        .join(sample_members, sample_members.c.account_pk == accounts.c.id)
+        .where(sample_members.c.sample_id == sample_id)
+        .order_by(accounts.c.id)
+    )
+    return [dict(row) for row in (await conn.execute(query)).mappings()]
+
+
+# --- runs ---------------------------------------------------------------------------------
+
+
+async def unfinished_run(conn: AsyncConnection, quarter: str, scope: str) -> RunRow | None:
+    query = (
+        select(runs)
+        .where(runs.c.quarter == quarter, runs.c.scope == scope, runs.c.status == "running")
+        .order_by(runs.c.id.desc())
+    )
+    row = (await conn.execute(query)).mappings().first()
+    return _run_row(row) if row else None
+
+
+def _run_row(row: Any) -> RunRow:
+    return RunRow(
+        row["id"],
+        row["quarter"],
+        row["scope"],
+        row["sample_id"],
+        row["as_of"],
+        row["status"],
+        row["summary"] or {},
+    )
+
+
+async def create_run(
+    conn: AsyncConnection,
+    *,
+    quarter: str,
+    scope: str,
+    sample_id: int | None,
+    as_of: datetime,
+    now: datetime,
+) -> RunRow:
+    result = await conn.execute(
+        insert(runs).values(
+            quarter=quarter,
+            scope=scope,
+            sample_id=sample_id,
+            as_of=as_of,
+            started_at=now,
+            status="running",
+        )
+    )
+    return RunRow(_new_id(result), quarter, scope, sample_id, as_of, "running")
+
+
+async def finish_run(
+    conn: AsyncConnection, run_id: int, summary: dict[str, Any], now: datetime
+) -> None:
+    await conn.execute(
+        update(runs)
+        .where(runs.c.id == run_id)
+        .values(status="completed", finished_at=now, summary=summary)
+    )
+
+
+async def completed_run_exists(conn: AsyncConnection, quarter: str) -> bool:
+    query = (
+        select(runs.c.id).where(runs.c.quarter == quarter, runs.c.status == "completed").limit(1)
+    )
+    return (await conn.execute(query)).first() is not None
+
+
+async def targets(
+    conn: AsyncConnection, run: RunRow, only: Iterable[int] | None = None
+) -> list[Target]:
+    """The run's accounts that still need an inspection in its quarter and scope.
+
+    An account is done once any run of the same quarter and scope holds a complete (passed or
+    failed) inspection of it; incomplete ones are tried again.
+    """
+    done = (
+        select(inspections.c.account_pk)
+        .join(runs, inspections.c.run_id == runs.c.id)
+        .where(
+            runs.c.quarter == run.quarter,
+            runs.c.scope == run.scope,
+            inspections.c.outcome != "incomplete",
+        )
+    )
+    query = account_select().add_columns(
+        feed_states.c.etag, feed_states.c.last_modified, feed_states.c.url.label("state_url")
+    )
+    query = query.outerjoin(feed_states, feed_states.c.account_pk == accounts.c.id)
+    if run.scope == "sample":
+        query = query.join(
+            sample_members,
+            and_(
+                sample_members.c.account_pk == accounts.c.id,
+                sample_members.c.sample_id == run.sample_id,
+            ),
+        )
+    elif run.scope == "all":
+        query = query.where(
+            (accounts.c.status == Status.ACTIVE.value) | (accounts.c.feed_url != "")
+        )
+    if only is not None:
+        query = query.where(accounts.c.id.in_(list(only)))
+    if run.scope != "recheck":
+        query = query.where(accounts.c.id.not_in(done))
+    result = []
+    for row in (await conn.execute(query.order_by(accounts.c.id))).mappings():
+        same_url = row["state_url"] == row["feed_url"]
+        result.append(
+            Target(
+                pk=row["id"],
+                facts=facts_of(row),
+                feed_url=row["feed_url"],
+                etag=row["etag"] if same_url else None,
+                last_modified=row["last_modified"] if same_url else None,
+            )
+        )
+    return result
+
+
+async def save_outcome(conn: AsyncConnection, run_id: int, outcome: Outcome) -> None:
+    """The inspection row and the feed's state; the ledger is written by the caller."""
+    insert_ = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    row = {
+        "outcome": outcome.outcome,
+        "incomplete_reason": outcome.incomplete_reason,
+        "fetch_status": outcome.fetch_status,
+        "http_status": outcome.http_status,
+        "problems": [f.code for f in outcome.findings],
+        "last_post_at": outcome.last_post_at,
+        "inspected_at": outcome.inspected_at,
+    }
+    statement = insert_(inspections).values(run_id=run_id, account_pk=outcome.pk, **row)
+    # An account left incomplete is tried again in the same run when it resumes.
+    await conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=["run_id", "account_pk"], set_={k: statement.excluded[k] for k in row}
+        )
+    )
+    if not outcome.fetched or outcome.feed_url is None:
+        return
+    values: dict[str, Any] = {
+        "url": outcome.feed_url,
+        "etag": outcome.etag,
+        "last_modified": outcome.last_modified,
+        "last_status": outcome.fetch_status,
+        "last_http_status": outcome.http_status,
+        "last_error": outcome.error,
+        "last_fetched_at": outcome.inspected_at,
+    }
+    failed = outcome.outcome == "incomplete"
+    if outcome.posts is not None:
+        values["posts"] = pack_posts(outcome.posts)
+    statement = insert_(feed_states).values(
+        account_pk=outcome.pk, consecutive_failures=int(failed), **values
+    )
+    on_conflict = {
+        **{k: statement.excluded[k] for k in values},
+        "consecutive_failures": (feed_states.c.consecutive_failures + 1) if failed else 0,
+    }
+    await conn.execute(
+        statement.on_conflict_do_update(index_elements=["account_pk"], set_=on_conflict)
+    )
+
+
+async def run_counts(conn: AsyncConnection, run_id: int) -> list[tuple[str, str | None, list[str]]]:
+    query = select(
+        inspections.c.outcome, inspections.c.incomplete_reason, inspections.c.problems
+    ).where(inspections.c.run_id == run_id)
+    return [(o, r, list(p)) for o, r, p in await conn.execute(query)]
+
+
+def today_of(moment: datetime) -> date:
+    from registry.times import SHANGHAI
+
+    return moment.astimezone(SHANGHAI).date()

@@ -1,0 +1,119 @@
+"""The daemon: catch-up on start, one per database, /healthz and /metrics, clean shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+from procs import GOVMEDIA, govmedia, sim_server
+from sqlalchemy import select
+from test_monitor_kill import prepare
+
+from registry.db import Database
+from registry.schema import runs
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def write_config(folder: Path, port: int) -> Path:
+    path = folder / "config.toml"
+    path.write_text(
+        f"""
+[daemon]
+http_port = {port}
+quarterly_cron = "0 2 15 2 *"
+shutdown_grace_s = 5.0
+[fetch]
+total_timeout_s = 2.0
+[checks.unreviewed_post]
+enabled = false
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+async def run_statuses(url: str) -> list[str]:
+    db = Database(url)
+    async with db.read() as conn:
+        found = [status for (status,) in await conn.execute(select(runs.c.status))]
+    await db.close()
+    return found
+
+
+def get(port: int, path: str) -> tuple[int, str]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+        return response.status, response.read().decode()
+
+
+def wait_for(condition, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if condition():
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("condition not met in time")
+
+
+def test_catch_up_single_instance_endpoints_and_clean_shutdown(tmp_path: Path) -> None:
+    port = free_port()
+    with sim_server() as base:
+        url = prepare(tmp_path, base, 30)
+        config = write_config(tmp_path, port)
+        daemon = subprocess.Popen(
+            [*GOVMEDIA, "monitor", "daemon", "--config", str(config), "--db", url],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            wait_for(lambda: get(port, "/healthz")[0] == 200)
+            wait_for(lambda: asyncio.run(run_statuses(url)) == ["completed"])
+            status, body = get(port, "/metrics")
+            assert status == 200 and "govmedia_runs_completed_total 1" in body
+            assert json.loads(get(port, "/healthz")[1])["status"] == "ok"
+            second = govmedia(
+                "monitor", "daemon", "--config", str(config), "--db", url, check=False, timeout=30
+            )
+            assert second.returncode == 1 and "另一个守护进程" in second.stderr
+            started = time.monotonic()
+            daemon.send_signal(signal.SIGTERM)
+            assert daemon.wait(timeout=10) == 0
+            assert time.monotonic() - started < 10
+        finally:
+            daemon.kill()
+            daemon.wait()
+
+
+def test_sigterm_during_catch_up_checkpoints_and_exits_in_time(tmp_path: Path) -> None:
+    port = free_port()
+    with sim_server("--latency-ms", "300") as base:
+        url = prepare(tmp_path, base, 60)
+        config = write_config(tmp_path, port)
+        daemon = subprocess.Popen(
+            [*GOVMEDIA, "monitor", "daemon", "--config", str(config), "--db", url],
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_for(lambda: asyncio.run(run_statuses(url)) == ["running"])
+            time.sleep(0.5)
+            started = time.monotonic()
+            daemon.send_signal(signal.SIGTERM)
+            assert daemon.wait(timeout=10) == 0
+            assert time.monotonic() - started < 10
+        finally:
+            daemon.kill()
+            daemon.wait()
+    assert asyncio.run(run_statuses(url)) == ["running"]  # left to resume, not marked complete

@@ -1,0 +1,358 @@
+"""The fetcher against a local simulated platform with injected faults."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import pickle
+import time
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+
+import pytest
+import pytest_asyncio
+from aiohttp import web
+from simfixtures import fast_settings, serve
+
+from checks.model import FetchStatus
+from monitor.feeds import SHANGHAI
+from monitor.fetch import OUTSIDE_ACCOUNT, Fetcher, FetchRequest, FetchResult, FetchSettings
+from monitor.fetch_settings import HostLimits
+from monitor.simserver import AccountBehaviour, Fault, SimConfig, running
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=SHANGHAI)
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def pool() -> AsyncIterator[object]:
+    from monitor.feed_workers import ParsePool
+
+    async with ParsePool(workers=2, timeout_s=10) as parse_pool:
+        yield parse_pool
+
+
+def sim_config(**accounts: AccountBehaviour) -> SimConfig:
+    return SimConfig(now=NOW, accounts=accounts, record_requests=True)
+
+
+async def fetch_one(pool: object, config: SimConfig, account: str, settings: FetchSettings
+                    | None = None, **kwargs: object) -> tuple[FetchResult, object]:
+    async with running(config) as sim, Fetcher(settings or fast_settings(), pool=pool) as f:
+        result = await f.fetch(sim.feed_url(account), **kwargs)  # type: ignore[arg-type]
+        return result, sim
+
+
+async def test_ok_feed_gzip_and_posts(pool: object) -> None:
+    config = sim_config(a=AccountBehaviour(newest_age=timedelta(hours=2)))
+    async with running(config) as sim, Fetcher(fast_settings(), pool=pool) as fetcher:
+        result = await fetcher.fetch(sim.feed_url("a"))
+        assert "gzip" in sim.state.log[0].headers["Accept-Encoding"]
+    assert result.status is FetchStatus.OK and result.http_status == 200
+    assert result.attempts == 1
+    assert result.posts is not None and len(result.posts) == 20
+    newest = result.posts[0]
+    assert newest.published_at == NOW - timedelta(hours=2)
+    assert newest.url and newest.url.startswith("https://www.example.gov.cn/a/article/")
+    assert "<p>" in newest.content and len(newest.content.encode()) > 2500
+    assert result.etag and result.last_modified and result.feed_title == "政务号a"
+    assert result.body_bytes > 60_000  # decompressed size
+
+
+async def test_ok_without_gzip_reads_the_same_posts(pool: object) -> None:
+    zipped, _ = await fetch_one(pool, sim_config(), "x")
+    config = sim_config()
+    config.gzip = False
+    plain, _ = await fetch_one(pool, config, "x")
+    assert plain.status is FetchStatus.OK and plain.posts == zipped.posts
+
+
+async def test_500_then_200_is_retried(pool: object) -> None:
+    result, sim = await fetch_one(pool, sim_config(a=AccountBehaviour(Fault.ERROR_THEN_OK)), "a")
+    assert result.status is FetchStatus.OK and len(result.posts or ()) == 20
+    assert result.attempts == 2 and sim.state.requests["a"] == 2  # type: ignore[attr-defined]
+
+
+async def test_persistent_5xx_gives_up_after_retries(pool: object) -> None:
+    config = sim_config(a=AccountBehaviour(Fault.ALWAYS_ERROR))
+    result, sim = await fetch_one(pool, config, "a", fast_settings(retries=3))
+    assert result.status is FetchStatus.HTTP_ERROR and result.http_status == 503
+    assert result.attempts == 4 and sim.state.requests["a"] == 4  # type: ignore[attr-defined]
+    assert result.posts is None and result.outside_account
+
+
+async def test_429_honours_retry_after(pool: object) -> None:
+    config = sim_config(a=AccountBehaviour(Fault.RATE_LIMITED, retry_after_s=0.4))
+    result, _ = await fetch_one(pool, config, "a")
+    assert result.status is FetchStatus.OK and result.attempts == 2
+    assert result.elapsed_s >= 0.4  # the backoff alone would be <= 0.05 s
+
+
+async def test_429_with_retry_after_beyond_cap_is_rate_limited(pool: object) -> None:
+    config = sim_config(a=AccountBehaviour(Fault.RATE_LIMITED, retry_after_s=3600, fail_times=9))
+    result, _sim = await fetch_one(pool, config, "a")
+    assert result.status is FetchStatus.RATE_LIMITED and result.http_status == 429
+    assert result.attempts == 1 and result.retry_after_s == 3600
+    assert result.elapsed_s < 1
+
+
+async def test_429_pauses_the_whole_host(pool: object) -> None:
+    config = sim_config(a=AccountBehaviour(Fault.RATE_LIMITED, retry_after_s=0.4))
+    async with running(config) as sim, Fetcher(fast_settings(), pool=pool) as fetcher:
+        first = asyncio.create_task(fetcher.fetch(sim.feed_url("a")))
+        while not any(s.attempt_statuses[FetchStatus.RATE_LIMITED]
+                      for s in fetcher.host_stats.values()):
+            await asyncio.sleep(0.01)
+        limited_at = time.monotonic()
+        other = await fetcher.fetch(sim.feed_url("b"))
+        await first
+        b_arrival = next(r.at for r in sim.state.log if r.account_id == "b")
+    assert other.status is FetchStatus.OK
+    assert b_arrival - limited_at >= 0.3
+
+
+@pytest.mark.parametrize(("fault", "code"), [(Fault.NOT_FOUND, 404), (Fault.GONE, 410)])
+async def test_404_and_410_are_gone_and_not_retried(pool: object, fault: Fault, code: int
+                                                    ) -> None:
+    result, sim = await fetch_one(pool, sim_config(a=AccountBehaviour(fault)), "a")
+    assert result.status is FetchStatus.GONE and result.http_status == code
+    assert result.attempts == 1 and sim.state.requests["a"] == 1  # type: ignore[attr-defined]
+    assert not result.outside_account
+
+
+async def test_403_challenge_is_blocked(pool: object) -> None:
+    result, _sim = await fetch_one(pool, sim_config(a=AccountBehaviour(Fault.CHALLENGE)), "a")
+    assert result.status is FetchStatus.BLOCKED and result.http_status == 403
+    assert result.attempts == 1 and result.outside_account
+
+
+async def test_plain_403_and_200_challenge_page(pool: object) -> None:
+    async def forbidden(_: web.Request) -> web.Response:
+        return web.Response(status=403, text="forbidden")
+
+    async def challenge(_: web.Request) -> web.Response:
+        return web.Response(text="<html><title>Sina Visitor System</title></html>",
+                            content_type="text/html")
+
+    async with serve({"/403": forbidden, "/200": challenge}) as base, \
+            Fetcher(fast_settings(), pool=pool) as fetcher:
+        plain = await fetcher.fetch(f"{base}/403")
+        disguised = await fetcher.fetch(f"{base}/200")
+    assert plain.status is FetchStatus.HTTP_ERROR and plain.http_status == 403
+    assert disguised.status is FetchStatus.BLOCKED and disguised.http_status == 200
+
+
+@pytest.mark.parametrize("fault", [Fault.SLOW, Fault.TRICKLE])
+async def test_slower_than_timeout(pool: object, fault: Fault) -> None:
+    config = sim_config(a=AccountBehaviour(fault, slow_s=5))
+    result, _sim = await fetch_one(pool, config, "a", fast_settings(total_timeout_s=0.3))
+    assert result.status is FetchStatus.TIMEOUT and result.outside_account
+    assert 0.3 <= result.elapsed_s < 1.5
+    assert result.attempts == 1  # a total timeout is not retried by default
+
+
+async def test_timeout_retried_when_configured(pool: object) -> None:
+    config = sim_config(a=AccountBehaviour(Fault.SLOW, slow_s=5))
+    settings = fast_settings(total_timeout_s=0.2, retry_timeouts=True, retries=1)
+    result, _sim = await fetch_one(pool, config, "a", settings)
+    assert result.status is FetchStatus.TIMEOUT and result.attempts == 2
+
+
+async def test_oversized_body_is_cut_off_while_streaming(pool: object) -> None:
+    total = 64 * 1024 * 1024
+    config = sim_config(a=AccountBehaviour(Fault.OVERSIZED, oversized_bytes=total))
+    settings = fast_settings(max_body_bytes=256 * 1024, total_timeout_s=5)
+    result, sim = await fetch_one(pool, config, "a", settings)
+    assert result.status is FetchStatus.TOO_LARGE and result.attempts == 1
+    await asyncio.sleep(0.1)
+    sent = sim.state.streamed_bytes["a"]  # type: ignore[attr-defined]
+    assert sent < total / 4  # the client hung up instead of reading 64 MiB
+
+
+async def test_declared_length_over_cap_is_refused_before_reading(pool: object) -> None:
+    async def big(_: web.Request) -> web.Response:
+        return web.Response(body=b"<rss>" + b" " * 300_000 + b"</rss>",
+                            content_type="application/rss+xml")
+
+    async with serve({"/big": big}) as base, \
+            Fetcher(fast_settings(max_body_bytes=100_000), pool=pool) as fetcher:
+        result = await fetcher.fetch(f"{base}/big")
+    assert result.status is FetchStatus.TOO_LARGE and result.body_bytes == 0
+
+
+async def test_malformed_xml_is_a_parse_error(pool: object) -> None:
+    result, _ = await fetch_one(pool, sim_config(a=AccountBehaviour(Fault.MALFORMED)), "a")
+    assert result.status is FetchStatus.PARSE_ERROR and result.posts is None
+    assert result.attempts == 1 and result.error and not result.outside_account
+
+
+async def test_empty_feed_is_ok_with_no_posts(pool: object) -> None:
+    result, _ = await fetch_one(pool, sim_config(a=AccountBehaviour(Fault.EMPTY)), "a")
+    assert result.status is FetchStatus.OK and result.posts == []
+
+
+async def test_dormant_feed_has_old_items(pool: object) -> None:
+    config = sim_config(a=AccountBehaviour(Fault.DORMANT, dormant_age=timedelta(days=120)))
+    result, _ = await fetch_one(pool, config, "a")
+    assert result.status is FetchStatus.OK and result.posts
+    newest = max(p.published_at for p in result.posts if p.published_at)
+    assert newest == NOW - timedelta(days=120)
+
+
+async def test_conditional_get_reuses_previous_posts(pool: object) -> None:
+    async with running(sim_config()) as sim, Fetcher(fast_settings(), pool=pool) as fetcher:
+        first = await fetcher.fetch(sim.feed_url("a"))
+        by_etag = await fetcher.fetch(sim.feed_url("a"), etag=first.etag,
+                                      previous_posts=first.posts)
+        by_date = await fetcher.fetch(sim.feed_url("a"), last_modified=first.last_modified,
+                                      previous_posts=first.posts)
+        stale = await fetcher.fetch(sim.feed_url("a"), etag='"other"')
+        headers = [r.headers for r in sim.state.log]
+        not_modified = sim.state.not_modified
+    assert first.status is FetchStatus.OK
+    assert by_etag.status is FetchStatus.NOT_MODIFIED and by_etag.http_status == 304
+    assert by_etag.posts == first.posts and by_etag.etag == first.etag
+    assert by_date.status is FetchStatus.NOT_MODIFIED and by_date.posts == first.posts
+    assert by_date.last_modified == first.last_modified
+    assert stale.status is FetchStatus.OK
+    assert headers[1]["If-None-Match"] == first.etag
+    assert headers[2]["If-Modified-Since"] == first.last_modified
+    assert not_modified == 2
+
+
+async def test_connection_errors_are_retried(pool: object) -> None:
+    config = sim_config(a=AccountBehaviour(Fault.RESET_THEN_OK, fail_times=2))
+    result, _ = await fetch_one(pool, config, "a")
+    assert result.status is FetchStatus.OK and result.attempts >= 2
+    async with Fetcher(fast_settings(retries=2), pool=pool) as fetcher:
+        refused = await fetcher.fetch("http://127.0.0.1:9/feed")
+        invalid = await fetcher.fetch("ftp://example.gov.cn/feed")
+        broken = await fetcher.fetch("http://[::1/feed")
+    assert refused.status is FetchStatus.NETWORK and refused.attempts == 3
+    assert invalid.status is FetchStatus.NETWORK and invalid.attempts == 0
+    assert broken.status is FetchStatus.NETWORK
+
+
+async def test_host_min_interval_spaces_requests(pool: object) -> None:
+    async def arrivals(settings: FetchSettings) -> list[float]:
+        async with running(sim_config()) as sim, Fetcher(settings, pool=pool) as fetcher:
+            results = await asyncio.gather(*(fetcher.fetch(sim.feed_url(f"a{i}"))
+                                             for i in range(5)))
+            assert all(r.status is FetchStatus.OK for r in results)
+            return sorted(r.at for r in sim.state.log)
+
+    paced = await arrivals(fast_settings(hosts={"127.0.0.1": HostLimits(min_interval_s=0.15)}))
+    gaps = [b - a for a, b in itertools.pairwise(paced)]
+    assert min(gaps) >= 0.13, gaps
+    free = await arrivals(fast_settings())  # the default: no interval, global concurrency
+    assert free[-1] - free[0] < 0.1
+
+
+async def test_host_and_global_concurrency_limits(pool: object) -> None:
+    async def duration(settings: FetchSettings) -> float:
+        config = sim_config()
+        config.latency_s = 0.2
+        async with running(config) as sim, Fetcher(settings, pool=pool) as fetcher:
+            start = time.monotonic()
+            await asyncio.gather(*(fetcher.fetch(sim.feed_url(f"a{i}")) for i in range(6)))
+            return time.monotonic() - start
+
+    assert await duration(fast_settings()) < 0.5
+    assert await duration(fast_settings(hosts={"127.0.0.1": HostLimits(concurrency=2)})) >= 0.6
+    assert await duration(fast_settings(concurrency=3)) >= 0.4
+
+
+async def test_host_stats_count_attempts_and_failures(pool: object) -> None:
+    config = sim_config(
+        e=AccountBehaviour(Fault.ERROR_THEN_OK), b=AccountBehaviour(Fault.CHALLENGE),
+        g=AccountBehaviour(Fault.GONE), x=AccountBehaviour(Fault.ALWAYS_ERROR),
+    )
+    async with running(config) as sim, Fetcher(fast_settings(retries=1), pool=pool) as f:
+        for account in ("ok", "e", "b", "g", "x"):
+            await f.fetch(sim.feed_url(account))
+        stats = f.host_stats["127.0.0.1"]
+    assert stats.fetches == 5 and stats.attempts == 1 + 2 + 1 + 1 + 2
+    assert stats.by_status[FetchStatus.OK] == 2 and stats.by_status[FetchStatus.GONE] == 1
+    assert stats.attempt_statuses[FetchStatus.HTTP_ERROR] == 3
+    assert stats.failures == 2 and stats.failure_ratio == pytest.approx(0.4)
+    assert FetchStatus.GONE not in OUTSIDE_ACCOUNT
+
+
+async def test_fetch_many_yields_every_request_once(pool: object) -> None:
+    config = sim_config(g=AccountBehaviour(Fault.GONE))
+    async with running(config) as sim, Fetcher(fast_settings(concurrency=4), pool=pool) as f:
+        requests = [FetchRequest(sim.feed_url(a), key=a) for a in ("g", *map(str, range(12)))]
+        seen = {req.key: res async for req, res in f.fetch_many(requests, window=5)}
+    assert set(seen) == {"g", *map(str, range(12))}
+    assert seen["g"].status is FetchStatus.GONE
+    assert all(seen[str(i)].status is FetchStatus.OK for i in range(12))
+
+
+async def test_result_pickles(pool: object) -> None:
+    result, _ = await fetch_one(pool, sim_config(), "a")
+    assert pickle.loads(pickle.dumps(result)) == result
+
+
+async def test_worker_death_costs_one_feed(pool: object) -> None:
+    from monitor.feed_workers import ParsePool
+
+    huge = (b'<?xml version="1.0"?><rss version="2.0"><channel>'
+            + b"<item><title>t</title><description>x</description></item>" * 100_000
+            + b"</channel></rss>")
+    async with ParsePool(workers=1, timeout_s=10) as own:
+        doomed = asyncio.create_task(own.parse(huge, "application/rss+xml", "http://h/"))
+        await asyncio.sleep(0.3)
+        for proc in list(own._procs):
+            proc.kill()
+        failed = await doomed
+        after = await own.parse(b'<rss version="2.0"><channel><item><title>ok</title></item>'
+                                b"</channel></rss>", None, "http://h/")
+    assert failed.error and "died" in failed.error
+    assert after.ok and after.posts[0].title == "ok" and own.restarts == 1
+
+
+async def test_parse_timeout_fails_only_that_feed() -> None:
+    from monitor.feed_workers import ParsePool
+
+    huge = (b'<?xml version="1.0"?><rss version="2.0"><channel>'
+            + b"<item><title>t</title><description>x</description></item>" * 100_000
+            + b"</channel></rss>")
+    async with ParsePool(workers=1, timeout_s=0.3) as own:
+        slow = await own.parse(huge, None, "http://h/")
+        fine = await own.parse(b'<rss version="2.0"><channel></channel></rss>', None, "u")
+    assert slow.error and "longer than" in slow.error
+    assert fine.ok and own.restarts == 1
+
+
+async def test_settings_from_config() -> None:
+    settings = FetchSettings.from_config({
+        "concurrency": 8, "total_timeout_s": 5, "max_body_bytes": 1024,
+        "hosts": {"weibo.com": {"concurrency": 1, "min_interval_s": 0.5}},
+    })
+    assert settings.concurrency == 8 and settings.total_timeout_s == 5.0
+    assert settings.limits_for("m.weibo.com") == ("weibo.com", HostLimits(1, 0.5))
+    assert settings.limits_for("rsshub.example.gov.cn") == ("rsshub.example.gov.cn", HostLimits())
+    assert settings.with_concurrency(3).concurrency == 3
+    assert settings.with_concurrency(None) is settings
+    for bad in ({"concurency": 1}, {"concurrency": "8"}, {"concurrency": 0},
+                {"hosts": {"weibo.com": {"interval": 1}}}, {"retry_timeouts": 1}):
+        with pytest.raises(ValueError):
+            FetchSettings.from_config(bad)
+
+
+async def test_defaults_let_one_host_serve_the_run() -> None:
+    settings = FetchSettings()
+    assert (settings.connect_timeout_s, settings.total_timeout_s) == (10, 20)
+    assert settings.max_body_bytes == 5 * 1024 * 1024
+    _key, limits = settings.limits_for("rsshub.internal")
+    assert limits.concurrency is None and limits.min_interval_s == 0
+
+
+async def test_defaults_match_config_toml() -> None:
+    from govmedia import config
+
+    try:
+        table = config.load_defaults()["fetch"]
+    except (FileNotFoundError, KeyError):
+        pytest.skip("config.toml has no [fetch] section yet")
+    assert FetchSettings.from_config(table) == FetchSettings()

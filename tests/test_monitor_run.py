@@ -1,0 +1,160 @@
+"""Inspection runs end to end against the simulated platform: outcomes, ledger, resumption."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from conftest import META, TODAY
+from monitorfixtures import monitor_settings, seed_inventory
+from sqlalchemy import func, select
+
+from monitor import simserver
+from monitor.quarter import Quarter
+from monitor.run import Context, RunRequest, run_inspection
+from monitor.simserver import AccountBehaviour, Fault, SimConfig
+from registry.db import Database
+from registry.filing import file_on_account
+from registry.lifecycle import Kind
+from registry.schema import feed_states, inspections, ledger_entries
+from registry.times import SHANGHAI
+
+NOW = datetime(2026, 11, 20, 10, 0, tzinfo=SHANGHAI)
+Q = Quarter(2026, 4)
+
+
+def request(**overrides: object) -> RunRequest:
+    base: dict[str, object] = {"quarter": Q, "as_of": NOW, "now": NOW, "all_accounts": True}
+    return RunRequest(**(base | overrides))  # type: ignore[arg-type]
+
+
+async def problems(db: Database) -> dict[int, set[str]]:
+    async with db.read() as conn:
+        rows = await conn.execute(
+            select(ledger_entries.c.account_pk, ledger_entries.c.problem_code)
+        )
+        found: dict[int, set[str]] = {}
+        for pk, code in rows:
+            found.setdefault(pk, set()).add(code)
+        return found
+
+
+async def outcomes(db: Database) -> dict[int, tuple[str, str | None]]:
+    async with db.read() as conn:
+        rows = await conn.execute(
+            select(inspections.c.account_pk, inspections.c.outcome, inspections.c.incomplete_reason)
+        )
+        return {pk: (outcome, reason) for pk, outcome, reason in rows}
+
+
+async def test_outcomes_by_fault_and_the_ledger(db: Database, tmp_path: Path) -> None:
+    behaviours = {
+        1: AccountBehaviour(),
+        2: AccountBehaviour(fault=Fault.DORMANT, dormant_age=timedelta(days=20)),
+        3: AccountBehaviour(fault=Fault.DORMANT, dormant_age=timedelta(days=120)),
+        4: AccountBehaviour(fault=Fault.NOT_FOUND),
+        5: AccountBehaviour(fault=Fault.GONE),
+        6: AccountBehaviour(fault=Fault.CHALLENGE),
+        7: AccountBehaviour(fault=Fault.SLOW, slow_s=3.0),
+        8: AccountBehaviour(fault=Fault.ERROR_THEN_OK),
+        9: AccountBehaviour(fault=Fault.EMPTY),
+        10: AccountBehaviour(fault=Fault.ALWAYS_ERROR),
+        11: AccountBehaviour(fault=Fault.MALFORMED),
+    }
+    async with simserver.running(SimConfig(now=NOW)) as sim:
+        rows = await seed_inventory(db, tmp_path, sim.url, len(behaviours))
+        sim.app[simserver.SIM_CONFIG].accounts = {
+            rows[pk - 1]["account_id"]: b for pk, b in behaviours.items()
+        }
+        summary = await run_inspection(db, Context.from_settings(monitor_settings()), request())
+    assert summary.completed and summary.inspected == len(behaviours)
+    found = await outcomes(db)
+    assert found[1] == ("passed", None)
+    assert found[8] == ("passed", None)  # 500 then 200: retried
+    assert found[6] == ("incomplete", "blocked")
+    assert found[7] == ("incomplete", "timeout")
+    assert found[10] == ("incomplete", "http_error")
+    assert found[11][0] == "incomplete"
+    ledger = await problems(db)
+    assert ledger[2] == {"dormant"}
+    assert "zombie" in ledger[3] and "dormant" not in ledger[3]
+    assert ledger[4] == {"unreachable"} and ledger[5] == {"unreachable"}
+    assert ledger[9] == {"empty_shell"}
+    assert not {1, 6, 7, 8, 10, 11} & set(ledger)  # no problem made of a failed fetch
+    assert summary.failed_by_problem["unreachable"] == 2
+    assert summary.incomplete_by_reason["blocked"] == 1
+
+
+async def test_closed_account_still_publishing_is_a_filing_mismatch(
+    db: Database, tmp_path: Path
+) -> None:
+    async with simserver.running(SimConfig(now=NOW)) as sim:
+        await seed_inventory(db, tmp_path, sim.url, 2)
+        await file_on_account(db, "2", Kind.CLOSE, META, TODAY - timedelta(days=30))
+        await run_inspection(db, Context.from_settings(monitor_settings()), request())
+    assert (await problems(db)).get(2) == {"filing_mismatch"}
+
+
+async def test_stopped_run_resumes_without_doubling(db: Database, tmp_path: Path) -> None:
+    context = Context.from_settings(monitor_settings(concurrency=2))
+    async with simserver.running(
+        SimConfig(
+            now=NOW,
+            latency_s=0.05,
+            default=AccountBehaviour(fault=Fault.DORMANT, dormant_age=timedelta(days=30)),
+        )
+    ) as sim:
+        await seed_inventory(db, tmp_path, sim.url, 12)
+        stop = asyncio.Event()
+
+        def progress(done: int, total: int) -> None:
+            if done >= 4:
+                stop.set()
+
+        first = await run_inspection(db, context, request(), progress=progress, stop=stop)
+        assert not first.completed and 4 <= first.inspected < 12
+        second = await run_inspection(db, context, request())
+        assert second.resumed and second.run_id == first.run_id and second.completed
+        assert first.inspected + second.inspected == 12
+        third = await run_inspection(db, context, request())
+        assert third.targets == 0 and third.run_id != first.run_id
+    async with db.read() as conn:
+        per_account = await conn.execute(
+            select(inspections.c.account_pk, func.count()).group_by(inspections.c.account_pk)
+        )
+        assert sorted(n for _, n in per_account) == [1] * 12
+        entries = (
+            await conn.execute(select(func.count()).select_from(ledger_entries))
+        ).scalar_one()
+    assert entries == 12  # one dormant entry per account, none doubled
+
+
+async def test_sample_run_draws_the_quarter_and_inspects_only_it(
+    db: Database, tmp_path: Path
+) -> None:
+    async with simserver.running(SimConfig(now=NOW)) as sim:
+        await seed_inventory(db, tmp_path, sim.url, 40)
+        summary = await run_inspection(
+            db, Context.from_settings(monitor_settings()), request(all_accounts=False)
+        )
+    assert summary.scope == "sample" and summary.completed
+    assert 10 <= summary.inspected < 40  # at least a quarter of every stratum, not everyone
+    assert sum(sim.state.requests.values()) == summary.inspected
+
+
+async def test_second_quarter_uses_conditional_get(db: Database, tmp_path: Path) -> None:
+    context = Context.from_settings(monitor_settings())
+    async with simserver.running(SimConfig(now=NOW)) as sim:
+        await seed_inventory(db, tmp_path, sim.url, 3)
+        await run_inspection(db, context, request())
+        async with db.read() as conn:
+            assert (
+                await conn.execute(select(func.count()).where(feed_states.c.etag.is_not(None)))
+            ).scalar_one() == 3
+        later = NOW + timedelta(days=1)
+        summary = await run_inspection(
+            db, context, request(quarter=Quarter(2027, 1), as_of=later, now=later)
+        )
+        assert sim.state.not_modified == 3
+    assert summary.passed == 3  # the posts kept from the first read were checked again
