@@ -356,3 +356,33 @@ async def test_defaults_match_config_toml() -> None:
     except (FileNotFoundError, KeyError):
         pytest.skip("config.toml has no [fetch] section yet")
     assert FetchSettings.from_config(table) == FetchSettings()
+
+
+async def test_fault_mix_is_stable_and_proportional() -> None:
+    config = SimConfig(fault_mix={Fault.GONE: 0.1, Fault.DORMANT: 0.2})
+    faults = [config.behaviour(f"acc{i}").fault for i in range(5000)]
+    assert faults == [config.behaviour(f"acc{i}").fault for i in range(5000)]
+    assert 0.08 < faults.count(Fault.GONE) / 5000 < 0.12
+    assert 0.17 < faults.count(Fault.DORMANT) / 5000 < 0.23
+    pinned = SimConfig(fault_mix={Fault.GONE: 1.0}, accounts={"x": AccountBehaviour()})
+    assert pinned.behaviour("x").fault is Fault.NONE and pinned.behaviour("y").fault is Fault.GONE
+
+
+async def test_simserver_runs_standalone(pool: object) -> None:
+    import sys
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "monitor.simserver", "--port", "0", "--fault-mix", "gone=1.0",
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
+        assert line.startswith("simserver listening on http://127.0.0.1:")
+        base = line.rsplit(" ", 1)[1].strip()
+        async with Fetcher(fast_settings(), pool=pool) as fetcher:
+            result = await fetcher.fetch(f"{base}/feed/anyone")
+        assert result.status is FetchStatus.GONE
+    finally:
+        proc.terminate()
+        assert await asyncio.wait_for(proc.wait(), 10) == 0
