@@ -1,0 +1,154 @@
+"""Benchmark of a whole inspection run (`monitor run --all`) against the simulated platform.
+
+    .venv/bin/python bench/bench_monitor.py --accounts 25000 --latency-ms 100 --concurrency 100
+
+Imports N accounts into a fresh SQLite database, starts ``monitor.simserver`` in a separate
+process (20 full-text items of ~3 KB a feed, the given latency), then times ``run_inspection``:
+fetch, parse (worker processes), check, write outcomes and ledger entries. Prints accounts/s,
+efficiency against the ideal bound max(N x latency / concurrency, N x parse time / cores),
+event-loop lag p99, peak RSS of the client with its parser processes (the server apart) and the
+CPU seconds of each part. Repeat with several N (``--accounts 2000,25000``) to see memory stay
+flat. The machine's other load is printed too: figures on a busy machine are pessimistic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import os
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import psutil
+from bench_fetch import (
+    NOW,
+    LagTicker,
+    MemorySampler,
+    cpu_seconds,
+    machine_busy_seconds,
+    measure_parse,
+    start_server,
+)
+
+from govmedia import config, logs
+from govmedia.synthetic import header_row, inventory
+from monitor.quarter import Quarter
+from monitor.run import Context, RunRequest, run_inspection
+from registry import migrate
+from registry.db import Database
+from registry.fields import KEYS
+from registry.inventory import import_inventory
+from registry.times import SHANGHAI
+from registry.writer import FilingMeta
+
+CORES = os.cpu_count() or 1
+
+
+async def one_run(
+    folder: Path,
+    base: str,
+    n: int,
+    latency_s: float,
+    concurrency: int,
+    parse_s: float,
+    server: psutil.Process,
+) -> None:
+    source = folder / f"inventory-{n}.csv"
+    with source.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header_row())
+        for row in inventory(n, seed=n):
+            row["feed_url"] = f"{base}/feed/{row['account_id']}"
+            writer.writerow([row[k] for k in KEYS])
+    db = Database(f"sqlite+aiosqlite:///{folder / f'bench-{n}.db'}")
+    await migrate.upgrade(db)
+    now = datetime.fromisoformat(NOW).astimezone(SHANGHAI)
+    await import_inventory(db, source, FilingMeta("bench", now), now.date())
+    settings = config.load_defaults()
+    context = Context.from_settings(settings)
+    request = RunRequest(
+        Quarter.of(now.date()), now, now, all_accounts=True, concurrency=concurrency
+    )
+    sampler = MemorySampler(server.pid)
+    sampler.start()
+    me = psutil.Process()
+    main0, server0, machine0 = cpu_seconds([me]), cpu_seconds([server]), machine_busy_seconds()
+    workers: list[psutil.Process] = []
+
+    def progress(done: int, total: int) -> None:
+        if not workers:
+            workers.extend(c for c in me.children(recursive=True) if c.pid != server.pid)
+
+    with LagTicker() as ticker:
+        start = time.perf_counter()
+        summary = await run_inspection(db, context, request, progress=progress)
+        seconds = time.perf_counter() - start
+    sampler.stop.set()
+    sampler.join()
+    cpu_main = cpu_seconds([me]) - main0
+    cpu_workers = (
+        sum(p.cpu_times().user + p.cpu_times().system for p in workers if p.is_running())
+        if workers
+        else 0.0
+    )
+    cpu_server = cpu_seconds([server]) - server0
+    cpu_other = max(0.0, machine_busy_seconds() - machine0 - cpu_main - cpu_workers - cpu_server)
+    await db.close()
+    bound = max(n * latency_s / concurrency, n * parse_s / CORES)
+    print(
+        f"N={n}: {seconds:.1f} s, {n / seconds:.1f} accounts/s, efficiency {bound / seconds:.2f} "
+        f"(bound {bound:.1f} s), loop lag p99 {ticker.p99_ms():.1f} ms (max {ticker.max_ms():.0f} ms), "
+        f"peak RSS client+parsers {sampler.peak_client / 2**20:.0f} MB, server {sampler.peak_server / 2**20:.0f} MB"
+    )
+    print(
+        f"  outcomes: passed {summary.passed}, failed {summary.failed}, incomplete {sum(summary.incomplete_by_reason.values())}; "
+        f"CPU s: main {cpu_main:.0f}, parsers {cpu_workers:.0f}, server {cpu_server:.0f}, "
+        f"other processes {cpu_other:.0f} ({cpu_other / seconds:.2f} cores busy elsewhere)"
+    )
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    logs.configure("error")
+    proc, base = start_server(args.latency_ms, gzip=True)
+    try:
+        parse_s, size = await measure_parse(base)
+        print(
+            f"one feed: {size / 1024:.0f} KiB, parse {parse_s * 1000:.2f} ms; cores {CORES}; load average {os.getloadavg()[0]:.2f}"
+        )
+        with tempfile.TemporaryDirectory() as tmp:
+            for n in (int(x) for x in args.accounts.split(",")):
+                await one_run(
+                    Path(tmp),
+                    base,
+                    n,
+                    args.latency_ms / 1000,
+                    args.concurrency,
+                    parse_s,
+                    psutil.Process(proc.pid),
+                )
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--accounts", default="25000", help="comma-separated sizes, e.g. 2000,25000"
+    )
+    parser.add_argument("--latency-ms", type=float, default=100.0)
+    parser.add_argument("--concurrency", type=int, default=100)
+    asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
