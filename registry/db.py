@@ -59,7 +59,7 @@ class Database:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: bulk imports stay in memory
+            cursor.execute("PRAGMA cache_size=-32768")  # 32 MiB: bulk imports stay in memory
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
             cursor.close()
 

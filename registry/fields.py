@@ -124,6 +124,20 @@ class Field:
     normalise: Callable[[str], str]
     default: str = ""
 
+    def clean(self, raw: object) -> str:
+        """The canonical text of ``raw`` for this field; raises FieldError."""
+        if type(raw) is str:
+            text = raw.strip()
+        elif isinstance(raw, (date, datetime)) and self.key == "opened_on":
+            return parse_date(raw).isoformat()
+        else:
+            text = "" if raw is None else str(raw).strip()
+        if not text:
+            if self.required:
+                raise FieldError("必填项为空")
+            return self.default
+        return text if self.normalise is _text else self.normalise(text)
+
 
 FIELDS: tuple[Field, ...] = (
     Field("name", "账号名称", True, _text),
@@ -153,12 +167,4 @@ CHANGEABLE = tuple(k for k in KEYS if k not in ("platform", "status"))
 
 def normalise(key: str, raw: object) -> str:
     """The canonical text of ``raw`` for field ``key``; raises FieldError."""
-    field = FIELD_BY_KEY[key]
-    if isinstance(raw, (date, datetime)) and key == "opened_on":
-        return parse_date(raw).isoformat()
-    text = "" if raw is None else str(raw).strip()
-    if not text:
-        if field.required:
-            raise FieldError("必填项为空")
-        return field.default
-    return field.normalise(text)
+    return FIELD_BY_KEY[key].clean(raw)

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from registry import tabular
 from registry.accounts_view import account_select, registered, row_fields, row_state
 from registry.db import Database
-from registry.fields import FIELD_BY_KEY, FIELDS, HEADER_TO_KEY, KEYS, FieldError, Status, normalise
+from registry.fields import FIELD_BY_KEY, FIELDS, HEADER_TO_KEY, KEYS, FieldError, Status
 from registry.importing import ImportRefused, RowError, map_headers
 from registry.lifecycle import FilingFacts, Kind, LifecycleError
 from registry.schema import accounts
@@ -76,11 +76,8 @@ def _validated(
         first_error = len(errors)
         values: dict[str, str] = {}
         for key, header, spec in columns:
-            raw = record.get(header) if header else None
             try:
-                values[key] = (
-                    spec.default if raw == "" and not spec.required else normalise(key, raw)
-                )
+                values[key] = spec.clean(record.get(header) if header else None)
             except FieldError as exc:
                 errors.append(RowError(path, number, header or spec.header, str(exc)))
         if "platform" in values and "account_id" in values:

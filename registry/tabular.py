@@ -70,7 +70,7 @@ def _read_csv(path: Path) -> Table:
 
 def _restore(value: str) -> str:
     """Undo ``neutralise`` so that an exported CSV imports back unchanged."""
-    if value.startswith("'") and value[1:].startswith(FORMULA_PREFIXES):
+    if value[:1] == "'" and value[1:].startswith(FORMULA_PREFIXES):
         return value[1:]
     return value
 

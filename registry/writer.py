@@ -157,7 +157,7 @@ def _filing_row(pk: int, seq: int, planned: PlannedFiling) -> dict[str, Any]:
         "filed_by": planned.meta.filed_by,
         "doc_no": planned.meta.doc_no,
         "reason": planned.meta.reason,
-        "changes": {key: list(pair) for key, pair in planned.changes.items()},
+        "changes": dict(planned.changes),  # (old, new) pairs are stored as JSON arrays
         "warnings": planned.warnings,
     }
 
