@@ -12,11 +12,10 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from registry import tabular
 from registry.accounts_view import registered, row_state
 from registry.db import Database
 from registry.fields import FIELD_BY_KEY, FIELDS, HEADER_TO_KEY, FieldError, normalise, parse_date
-from registry.importing import ImportRefused, RowError, map_headers
+from registry.importing import ImportRefused, RowError, open_import
 from registry.lifecycle import FilingFacts, Kind, LifecycleError
 from registry.writer import AccountPlan, FilingMeta, active_counts, add_warnings, commit
 
@@ -117,20 +116,13 @@ async def import_filings(
 ) -> FilingsSummary:
     """Apply every filing of ``path`` in order, or none; raises ImportRefused."""
     summary = FilingsSummary(dry_run=dry_run)
-    try:
-        table = tabular.read_table(path)
-    except tabular.TableError as exc:
-        raise ImportRefused([RowError(path, 1, "-", str(exc))]) from exc
-    mapping, warnings, errors = map_headers(
-        path, table.headers, KNOWN, {"kind", "platform", "account_id"}
+    records, header_of = open_import(
+        path, KNOWN, {"kind", "platform", "account_id"}, summary.warnings
     )
-    summary.warnings.extend(warnings)
-    if errors:
-        raise ImportRefused(errors)
-    header_of = {key: header for header, key in mapping.items()}
+    errors: list[RowError] = []
     rows = [
         r
-        for n, rec in table.rows
+        for n, rec in records
         if (r := _parse_row(path, n, rec, header_of, filed_by, now, errors))
     ]
     summary.rows = len(rows) + len({e.row for e in errors})

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from registry import tabular
 from registry.errors import Refused
 
 
@@ -48,3 +50,21 @@ def map_headers(
         label = next((h for h, k in known.items() if k == key and h != key), key)
         errors.append(RowError(path, 1, label, "缺少必需的列"))
     return mapping, warnings, errors
+
+
+def open_import(
+    path: Path, known: Mapping[str, str], required: set[str], warnings: list[str]
+) -> tuple[Iterable[tuple[int, dict[str, Any]]], dict[str, str]]:
+    """The file's rows and key -> header, its unknown columns added to ``warnings``.
+
+    Raises ImportRefused when the file cannot be read or a required column is missing.
+    """
+    try:
+        table = tabular.read_table(path)
+    except tabular.TableError as exc:
+        raise ImportRefused([RowError(path, 1, "-", str(exc))]) from exc
+    mapping, unknown, errors = map_headers(path, table.headers, known, required)
+    warnings.extend(unknown)
+    if errors:
+        raise ImportRefused(errors)
+    return table.rows, {key: header for header, key in mapping.items()}

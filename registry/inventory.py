@@ -19,7 +19,7 @@ from registry import tabular
 from registry.accounts_view import account_select, registered, row_fields, row_state
 from registry.db import Database
 from registry.fields import FIELD_BY_KEY, FIELDS, HEADER_TO_KEY, KEYS, FieldError, Status
-from registry.importing import ImportRefused, RowError, map_headers
+from registry.importing import ImportRefused, RowError, open_import
 from registry.lifecycle import FilingFacts, Kind, LifecycleError
 from registry.schema import accounts
 from registry.writer import AccountPlan, FilingMeta, active_counts, add_warnings, commit, opening
@@ -44,21 +44,6 @@ class ImportSummary:
     unchanged: int = 0
     warnings: list[str] = field(default_factory=list)
     dry_run: bool = False
-
-
-def _open_rows(
-    path: Path, summary: ImportSummary
-) -> tuple[Iterable[tuple[int, dict[str, Any]]], dict[str, str]]:
-    """The table's rows and key -> header; raises ImportRefused on an unusable file or header."""
-    try:
-        table = tabular.read_table(path)
-    except tabular.TableError as exc:
-        raise ImportRefused([RowError(path, 1, "-", str(exc))]) from exc
-    mapping, warnings, errors = map_headers(path, table.headers, HEADER_TO_KEY, _REQUIRED)
-    summary.warnings.extend(warnings)
-    if errors:
-        raise ImportRefused(errors)
-    return table.rows, {key: header for header, key in mapping.items()}
 
 
 def _validated(
@@ -133,7 +118,7 @@ async def import_inventory(
     large file; an error anywhere rolls the whole transaction back.
     """
     summary = ImportSummary(dry_run=dry_run)
-    records, header_of = _open_rows(path, summary)
+    records, header_of = open_import(path, HEADER_TO_KEY, _REQUIRED, summary.warnings)
     errors: list[RowError] = []
     async with db.read() if dry_run else db.write() as conn:
         counts = await active_counts(conn)
