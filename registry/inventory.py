@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from registry import tabular
-from registry.accounts_view import account_select, registered, row_fields, row_state
+from registry.accounts_view import account_select, as_records, registered, row_fields, row_state
 from registry.db import Database
 from registry.fields import FIELD_BY_KEY, FIELDS, HEADER_TO_KEY, KEYS, FieldError, Status
 from registry.importing import ImportRefused, RowError, open_import
@@ -148,7 +148,7 @@ async def import_inventory(
 async def export_rows(db: Database) -> list[dict[str, str]]:
     async with db.read() as conn:
         result = await conn.execute(account_select().order_by(accounts.c.id))
-        return [row_fields(row) for row in result.mappings()]
+        return [{key: record[key] for key in KEYS} for record in as_records(result)]
 
 
 def _ordered(rows: list[dict[str, str]]) -> Iterator[list[str]]:

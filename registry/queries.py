@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from registry.accounts_view import account_select, find_account, row_fields
+from registry.accounts_view import account_select, as_records, find_account, row_fields
 from registry.db import Database
 from registry.lifecycle import AccountState, Kind, facts_from_changes, replay
 from registry.schema import accounts, filings
@@ -82,7 +82,7 @@ async def list_accounts(
         query = query.where(accounts.c.status == status)
     async with db.read() as conn:
         result = await conn.execute(query)
-        return [{"id": row["id"], **row_fields(row)} for row in result.mappings()]
+        return as_records(result)
 
 
 async def get_account(db: Database, ref: str) -> AccountRecord | None:
