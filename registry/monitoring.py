@@ -69,8 +69,8 @@ def facts_of(row: Any) -> AccountFacts:
         sponsor=row["sponsor"] or "",
         region_code=row["region_code"],
         status=row["status"],
-        interaction=bool(row["interaction"]),
-        opened_on=row["opened_on"],
+        interaction=row["interaction"] == "有",
+        opened_on=date.fromisoformat(row["opened_on"]),
         status_since=row["status_since"],
     )
 
