@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import pickle
 import time
@@ -93,7 +94,7 @@ async def test_429_with_retry_after_beyond_cap_is_rate_limited(pool: object) -> 
     result, _sim = await fetch_one(pool, config, "a")
     assert result.status is FetchStatus.RATE_LIMITED and result.http_status == 429
     assert result.attempts == 1 and result.retry_after_s == 3600
-    assert result.elapsed_s < 1
+    assert result.elapsed_s < 30  # not the hour the server asked for
 
 
 async def test_429_pauses_the_whole_host(pool: object) -> None:
@@ -147,7 +148,7 @@ async def test_slower_than_timeout(pool: object, fault: Fault) -> None:
     config = sim_config(a=AccountBehaviour(fault, slow_s=5))
     result, _sim = await fetch_one(pool, config, "a", fast_settings(total_timeout_s=0.3))
     assert result.status is FetchStatus.TIMEOUT and result.outside_account
-    assert 0.3 <= result.elapsed_s < 1.5
+    assert 0.3 <= result.elapsed_s < 4  # cut off well before the 5 s answer
     assert result.attempts == 1  # a total timeout is not retried by default
 
 
@@ -245,21 +246,40 @@ async def test_host_min_interval_spaces_requests(pool: object) -> None:
     gaps = [b - a for a, b in itertools.pairwise(paced)]
     assert min(gaps) >= 0.13, gaps
     free = await arrivals(fast_settings())  # the default: no interval, global concurrency
-    assert free[-1] - free[0] < 0.1
+    assert free[-1] - free[0] < 0.5  # paced, five requests would span at least 0.6 s
+
+
+RSS = (
+    b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+    b"<item><title>a</title><link>https://example.gov.cn/1</link>"
+    b"<pubDate>Fri, 20 Nov 2026 08:00:00 +0800</pubDate></item></channel></rss>"
+)
 
 
 async def test_host_and_global_concurrency_limits(pool: object) -> None:
-    async def duration(settings: FetchSettings) -> float:
-        config = sim_config()
-        config.latency_s = 0.2
-        async with running(config) as sim, Fetcher(settings, pool=pool) as fetcher:
-            start = time.monotonic()
-            await asyncio.gather(*(fetcher.fetch(sim.feed_url(f"a{i}")) for i in range(6)))
-            return time.monotonic() - start
+    """Requests in flight at once, counted by the server (no timing involved)."""
 
-    assert await duration(fast_settings()) < 0.5
-    assert await duration(fast_settings(hosts={"127.0.0.1": HostLimits(concurrency=2)})) >= 0.6
-    assert await duration(fast_settings(concurrency=3)) >= 0.4
+    async def peak_in_flight(settings: FetchSettings) -> int:
+        now = {"in_flight": 0, "peak": 0}
+        release = asyncio.Event()
+
+        async def handler(request: web.Request) -> web.Response:
+            now["in_flight"] += 1
+            now["peak"] = max(now["peak"], now["in_flight"])
+            if now["in_flight"] >= 6:
+                release.set()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(release.wait(), 0.3)  # hold until all 6 could overlap
+            now["in_flight"] -= 1
+            return web.Response(body=RSS, content_type="application/rss+xml")
+
+        async with serve({"/feed/{name}": handler}) as base, Fetcher(settings, pool=pool) as fetcher:
+            await asyncio.gather(*(fetcher.fetch(f"{base}/feed/a{i}") for i in range(6)))
+        return now["peak"]
+
+    assert await peak_in_flight(fast_settings()) == 6  # one host may use the global limit
+    assert await peak_in_flight(fast_settings(hosts={"127.0.0.1": HostLimits(concurrency=2)})) == 2
+    assert await peak_in_flight(fast_settings(concurrency=3)) == 3
 
 
 async def test_host_stats_count_attempts_and_failures(pool: object) -> None:
