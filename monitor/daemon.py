@@ -5,6 +5,10 @@ run (a cron schedule in ``[daemon]``) and a daily sweep that marks overdue recti
 re-checks the accounts whose deadline has passed. On start it catches up when the current
 quarter has no completed run. SIGTERM/SIGINT stop new work, let the run in flight checkpoint
 (every finished account is already written) and exit within the configured grace period.
+
+On PostgreSQL with ``[workers] enabled = true`` the daemon only schedules: it opens each run,
+fills its work items and waits for ``govmedia monitor worker`` processes to complete it
+(``monitor.worker.hand_to_workers``). On SQLite it always inspects in-process.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from monitor.metrics import Metrics, create_app
 from monitor.quarter import Quarter
 from monitor.run import Context, RunRequest, RunSummary, run_inspection
 from monitor.singleton import daemon_lock
+from monitor.worker import WorkerSettings, hand_to_workers
 from registry import ledger, monitoring
 from registry.db import Database
 from registry.times import SHANGHAI, shanghai_today
@@ -55,6 +60,9 @@ class Daemon:
         self.db = db
         self.context = Context.from_settings(settings)
         self.settings = DaemonSettings.from_config(settings["daemon"])
+        self.workers = WorkerSettings.from_config(settings["workers"])
+        if self.workers.enabled and db.is_sqlite:
+            log.warning("daemon.workers_need_postgresql", detail="inspecting in-process")
         self.clock = clock or (lambda: datetime.now(SHANGHAI))
         self.metrics = Metrics()
         self.stop = asyncio.Event()
@@ -81,11 +89,23 @@ class Daemon:
             finally:
                 self.metrics.running_jobs.discard(name)
 
+    @property
+    def shared(self) -> bool:
+        """Runs go to `monitor worker` processes (PostgreSQL and [workers] enabled)."""
+        return self.workers.enabled and not self.db.is_sqlite
+
+    async def _inspect(self, request: RunRequest) -> RunSummary:
+        if self.shared:
+            return await hand_to_workers(
+                self.db, self.context, request, poll_s=self.workers.poll_s, stop=self.stop
+            )
+        return await run_inspection(self.db, self.context, request, stop=self.stop)
+
     async def quarterly(self) -> None:
         now = self.clock()
         request = RunRequest(quarter=Quarter.of(now.date()), as_of=now, now=now, actor="daemon")
         log.info("daemon.quarterly", quarter=str(request.quarter))
-        self._record(await run_inspection(self.db, self.context, request, stop=self.stop))
+        self._record(await self._inspect(request))
 
     async def sweep(self) -> None:
         now = self.clock()
@@ -105,7 +125,7 @@ class Daemon:
                 only=frozenset(due),
                 scope="recheck",
             )
-            self._record(await run_inspection(self.db, self.context, request, stop=self.stop))
+            self._record(await self._inspect(request))
 
     async def needs_catch_up(self) -> bool:
         quarter = Quarter.of(self.clock().date())

@@ -14,6 +14,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import ColumnElement
+
 from monitor.cities import city_code, city_name
 from registry import tabular
 from registry.db import Database
@@ -153,15 +155,22 @@ def sheet_values(row: dict[str, Any], *, text_times: bool = False) -> list[Any]:
 
 
 async def export_ledger(
-    db: Database, path: Path, fmt: str, *, quarter: str, now: datetime
+    db: Database,
+    path: Path,
+    fmt: str,
+    *,
+    quarter: str,
+    now: datetime,
+    where: ColumnElement[bool] | None = None,
 ) -> ExportResult:
-    """Write the quarter's ledger to ``path`` in ``fmt`` (xlsx, csv or json)."""
+    """Write the quarter's ledger to ``path`` in ``fmt`` (xlsx, csv or json); ``where`` narrows
+    the entries (the web console passes the user's scope)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}")
     async with db.read() as conn:
         head = await head_record(conn)
         upto, chain_head = head if head else (0, None)
-        pages = iter_entries(conn, quarter=quarter, upto=upto)
+        pages = iter_entries(conn, quarter=quarter, upto=upto, where=where)
         exported_at = now.astimezone(SHANGHAI)
         if fmt == "json":
             entries = [row async for page in pages for row in page]

@@ -5,6 +5,11 @@ Each account's outcome is written as soon as it is known (a writer task commits 
 queued up, in one transaction), so a killed run loses at most what was in flight; running again
 picks up the same run and inspects only the accounts without a complete inspection. The ledger
 refuses a second entry for the same (quarter, account, problem), so nothing is ever doubled.
+
+The same inspection (``_Inspector``) and the same commit (``_Writer``) serve the run inspected
+in this process (``run_inspection``) and the run shared by ``govmedia monitor worker``
+processes (``monitor.worker``): a worker's writer carries its name as ``owner`` and writes only
+the accounts whose work item it still holds (see ``registry.run_items``).
 """
 
 from __future__ import annotations
@@ -18,10 +23,11 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 import checks
-from checks.model import FetchStatus, ReviewRecord
+from checks.model import AccountFacts, FetchStatus, ReviewRecord
 from monitor.fetch import Fetcher, FetchRequest, FetchResult
 from monitor.fetch_settings import FetchSettings
 from monitor.inspect_account import judge, outcome_of
@@ -29,11 +35,11 @@ from monitor.quarter import Quarter
 from monitor.samples import DrawRequest, draw_in
 from monitor.sampling import SamplingSettings
 from monitor.workdays import DeadlineRule
-from registry import ledger, monitoring
+from registry import ledger, monitoring, run_items
 from registry.db import Database
 from registry.monitoring import Outcome, RunRow, Target
 from registry.reviews import reviews_for
-from registry.schema import review_records
+from registry.schema import ledger_entries, review_records
 from registry.times import SHANGHAI, shanghai_today
 
 log = structlog.get_logger()
@@ -124,7 +130,7 @@ class Context:
 Progress = Callable[[int, int], None]  # (done, total)
 
 
-async def _open_run(db: Database, context: Context, request: RunRequest) -> tuple[RunRow, bool]:
+async def open_run(db: Database, context: Context, request: RunRequest) -> tuple[RunRow, bool]:
     scope = request.scope or ("all" if request.all_accounts else "sample")
     quarter = str(request.quarter)
     async with db.write() as conn:
@@ -151,14 +157,36 @@ async def _open_run(db: Database, context: Context, request: RunRequest) -> tupl
 
 
 class _Writer:
-    """Commits queued outcomes with their ledger entries, one transaction per drain."""
+    """Commits queued outcomes with their ledger entries, one transaction per drain.
 
-    def __init__(self, db: Database, run: RunRow, context: Context, summary: RunSummary) -> None:
+    ``owner`` (a worker's name): write only the accounts whose work item the worker still
+    holds, marking them done in the same transaction, and complete the run when its last open
+    item is done. Without an owner (the in-process run) every outcome is written and the run is
+    closed by ``_close``.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        run: RunRow,
+        context: Context,
+        summary: RunSummary,
+        owner: str | None = None,
+    ) -> None:
         self.db = db
         self.run = run
         self.context = context
         self.summary = summary
-        self.queue: asyncio.Queue[tuple[Outcome, str] | None] = asyncio.Queue()
+        self.owner = owner
+        self.lost = 0  # outcomes dropped: the lease ran out and another worker took the account
+        self.error: Exception | None = None
+        self.failed = asyncio.Event()
+        self.completed_run = False  # this writer's commit completed the run
+        # Bounded: when the database falls behind, fetching waits instead of piling up outcomes
+        # (with their posts) in memory.
+        self.queue: asyncio.Queue[tuple[Outcome, AccountFacts] | None] = asyncio.Queue(
+            maxsize=4 * context.monitor.writer_batch
+        )
         detected = shanghai_today(run.as_of)
         self.deadline = context.deadlines.deadline(detected)
         if self.deadline.provisional:
@@ -168,7 +196,13 @@ class _Writer:
                 deadline=str(self.deadline.date),
             )
 
-    async def drain(self) -> None:
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._drain())
+
+    async def _drain(self) -> None:
+        """Commit what has queued up until the closing ``None``. After a failed commit the
+        rest is only taken off the queue (nothing more is written): producers never block,
+        ``failed`` tells the run to stop, and ``close`` raises the error."""
         done = False
         while not done:
             item = await self.queue.get()
@@ -177,33 +211,58 @@ class _Writer:
                 batch.append(self.queue.get_nowait())
             done = None in batch
             pending = [entry for entry in batch if entry is not None]
-            if pending:
-                await self._commit(pending)
+            if pending and self.error is None:
+                try:
+                    await self._commit(pending)
+                except Exception as exc:
+                    self.error = exc
+                    self.failed.set()
+                    log.exception("run.write_failed", run_id=self.run.id)
 
-    async def _commit(self, batch: list[tuple[Outcome, str]]) -> None:
+    async def close(self) -> None:
+        """Write what is queued, stop, and raise the error of a failed commit, if any."""
+        await self.queue.put(None)
+        await self._task
+        if self.error is not None:
+            raise self.error
+
+    async def _commit(self, batch: list[tuple[Outcome, AccountFacts]]) -> None:
         async with self.db.write() as conn:
-            for outcome, sponsor in batch:
-                await monitoring.save_outcome(conn, self.run.id, outcome)
-                if outcome.findings:
-                    self.summary.new_entries += await ledger.record_findings(
-                        conn,
+            pks = [outcome.pk for outcome, _ in batch]
+            mine = await run_items.mark_done(conn, self.run.id, pks, self.owner)
+            if self.owner is not None:
+                batch = [entry for entry in batch if entry[0].pk in mine]
+            await monitoring.save_outcomes(conn, self.run.id, [outcome for outcome, _ in batch])
+            self.summary.new_entries += await ledger.record_findings_batch(
+                conn,
+                [
+                    ledger.AccountFindings(
                         quarter=self.run.quarter,
                         account_pk=outcome.pk,
-                        sponsor=sponsor,
+                        platform=facts.platform,
+                        account_id=facts.account_id,
+                        sponsor=facts.sponsor,
                         findings=outcome.findings,
                         detected_at=self.run.as_of,
                         deadline=self.deadline.date,
                         provisional=self.deadline.provisional,
                         run_id=self.run.id,
                     )
-                if outcome.outcome != "incomplete":
-                    await ledger.apply_recheck(
-                        conn,
-                        account_pk=outcome.pk,
-                        found_codes={f.code for f in outcome.findings},
-                        at=outcome.inspected_at,
-                        run_id=self.run.id,
-                    )
+                    for outcome, facts in batch
+                    if outcome.findings
+                ],
+            )
+            await ledger.apply_rechecks(
+                conn,
+                {o.pk: {f.code for f in o.findings} for o, _ in batch if o.outcome != "incomplete"},
+                at=batch[-1][0].inspected_at if batch else self.run.as_of,
+                run_id=self.run.id,
+            )
+            if self.owner is not None and mine:
+                self.completed_run = await complete_if_finished(conn, self.run) or (
+                    self.completed_run
+                )
+        self.lost += len(pks) - len(batch)
         for outcome, _ in batch:
             self.summary.inspected += 1
             structlog.get_logger().info(
@@ -289,11 +348,20 @@ class _Inspector:
     async def inspect(
         self, todo: list[Target], settings: FetchSettings, now: datetime, progress: Progress | None
     ) -> None:
+        async with Fetcher(settings) as fetcher:
+            await self.inspect_with(fetcher, todo, now, progress)
+
+    async def inspect_with(
+        self, fetcher: Fetcher, todo: list[Target], now: datetime, progress: Progress | None
+    ) -> None:
+        """Inspect ``todo`` through an open fetcher (a worker keeps one for a whole run)."""
+        total = self.done + len(todo)
+
         async def hand_over(target: Target, outcome: Outcome) -> None:
-            await self.writer.queue.put((outcome, target.facts.sponsor))
+            await self.writer.queue.put((outcome, target.facts))
             self.done += 1
             if progress:
-                progress(self.done, len(todo))
+                progress(self.done, total)
 
         for target in todo:
             if not target.feed_url:
@@ -302,10 +370,7 @@ class _Inspector:
         requests = [
             FetchRequest(t.feed_url, t.etag, t.last_modified, key=t.pk) for t in by_pk.values()
         ]
-        async with (
-            Fetcher(settings) as fetcher,
-            contextlib.aclosing(fetcher.fetch_many(requests)) as results,
-        ):
+        async with contextlib.aclosing(fetcher.fetch_many(requests)) as results:
             async for fetch_request, result in results:
                 target = by_pk[int(fetch_request.key)]  # type: ignore[call-overload]
                 await hand_over(target, await self.fetched(fetcher, target, result))
@@ -324,7 +389,7 @@ async def run_inspection(
     Setting ``stop`` ends the run at once: fetches in flight are dropped (their accounts stay
     to do), every outcome already known is written, and the run stays open to be resumed.
     """
-    run, resumed = await _open_run(db, context, request)
+    run, resumed = await open_run(db, context, request)
     if resumed and run.as_of != request.as_of:
         log.info("run.resumed", run_id=run.id, as_of=run.as_of.isoformat())
     async with db.read() as conn:
@@ -333,21 +398,23 @@ async def run_inspection(
     structlog.contextvars.bind_contextvars(run_id=run.id)
     log.info("run.start", quarter=run.quarter, scope=run.scope, accounts=len(todo), resumed=resumed)
     writer = _Writer(db, run, context, summary)
-    writing = asyncio.create_task(writer.drain())
+    writer.start()
     inspector = _Inspector(db, context, run, writer, await _accounts_with_reviews(db))
     settings = context.fetch.with_concurrency(request.concurrency)
     inspecting = asyncio.create_task(inspector.inspect(todo, settings, request.now, progress))
     stopping = asyncio.create_task((stop or asyncio.Event()).wait())
+    failing = asyncio.create_task(writer.failed.wait())
     try:
-        await asyncio.wait({inspecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({inspecting, stopping, failing}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         stopped = not inspecting.done()
-        for task in (inspecting, stopping):
+        for task in (inspecting, stopping, failing):
             task.cancel()
-        await asyncio.gather(inspecting, stopping, return_exceptions=True)
-        await writer.queue.put(None)
-        await writing
-        structlog.contextvars.unbind_contextvars("run_id")
+        await asyncio.gather(inspecting, stopping, failing, return_exceptions=True)
+        try:
+            await writer.close()
+        finally:
+            structlog.contextvars.unbind_contextvars("run_id")
     if not stopped:
         inspecting.result()  # a failure inside the run is raised here, after the checkpoint
     return await _close(db, run, summary, request, stopped=stopped)
@@ -358,15 +425,7 @@ async def _close(
 ) -> RunSummary:
     """Count the run's outcomes and, unless it was stopped, mark it completed."""
     async with db.write() as conn:
-        rows = await monitoring.run_counts(conn, run.id)
-        summary.passed = sum(1 for outcome, _, _ in rows if outcome == "passed")
-        summary.failed = sum(1 for outcome, _, _ in rows if outcome == "failed")
-        summary.failed_by_problem = Counter(
-            c for outcome, _, codes in rows if outcome == "failed" for c in codes
-        )
-        summary.incomplete_by_reason = Counter(
-            r or "unknown" for outcome, r, _ in rows if outcome == "incomplete"
-        )
+        await _tally(conn, run.id, summary)
         summary.completed = not stopped
         if summary.completed:
             await monitoring.finish_run(conn, run.id, summary.as_json(), datetime.now(SHANGHAI))
@@ -379,3 +438,43 @@ async def _close(
         },
     )
     return summary
+
+
+async def _tally(conn: AsyncConnection, run_id: int, summary: RunSummary) -> None:
+    rows = await monitoring.run_counts(conn, run_id)
+    summary.passed = sum(1 for outcome, _, _ in rows if outcome == "passed")
+    summary.failed = sum(1 for outcome, _, _ in rows if outcome == "failed")
+    summary.failed_by_problem = Counter(
+        c for outcome, _, codes in rows if outcome == "failed" for c in codes
+    )
+    summary.incomplete_by_reason = Counter(
+        r or "unknown" for outcome, r, _ in rows if outcome == "incomplete"
+    )
+
+
+async def complete_if_finished(conn: AsyncConnection, run: RunRow) -> bool:
+    """Inside a write transaction: complete a shared run whose work items are all done.
+
+    Writers are serialised and the run's row is locked, so of all the workers' commits exactly
+    one finds the last item done while the run is still running; that one completes it.
+    """
+    if await run_items.open_count(conn, run.id) or not await run_items.lock_running(conn, run.id):
+        return False
+    summary = RunSummary(run.id, run.quarter, run.scope, resumed=False, targets=0)
+    await _tally(conn, run.id, summary)
+    summary.targets = summary.inspected = (
+        summary.passed + summary.failed + sum(summary.incomplete_by_reason.values())
+    )
+    summary.new_entries = int(
+        (
+            await conn.execute(
+                select(func.count())
+                .select_from(ledger_entries)
+                .where(ledger_entries.c.run_id == run.id)
+            )
+        ).scalar_one()
+    )
+    summary.completed = True
+    await monitoring.finish_run(conn, run.id, summary.as_json(), datetime.now(SHANGHAI))
+    log.info("run.completed", run_id=run.id, inspected=summary.inspected, by="workers")
+    return True

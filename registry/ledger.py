@@ -8,7 +8,7 @@ The monitor calls ``record_findings``, ``apply_recheck``, ``mark_overdue`` and
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -100,6 +100,22 @@ def _merge(findings: Sequence[Finding]) -> dict[str, dict[str, Any]]:
     return merged
 
 
+@dataclass(frozen=True, slots=True)
+class AccountFindings:
+    """One account's findings of one inspection, with what its ledger entries record."""
+
+    quarter: str
+    account_pk: int
+    platform: str
+    account_id: str
+    sponsor: str
+    findings: Sequence[Finding]
+    detected_at: datetime
+    deadline: date
+    provisional: bool
+    run_id: int | None
+
+
 async def record_findings(
     conn: AsyncConnection,
     *,
@@ -115,47 +131,70 @@ async def record_findings(
 ) -> int:
     """Create the missing entries for ``findings`` (one per problem code); existing entries of
     the quarter are left as they are. Returns the number of entries created."""
-    merged = _merge(findings)
-    if not merged:
-        return 0
-    existing = await conn.execute(
-        select(ledger_entries.c.problem_code).where(
-            ledger_entries.c.quarter == quarter,
-            ledger_entries.c.account_pk == account_pk,
-            ledger_entries.c.problem_code.in_(list(merged)),
-        )
-    )
-    for (code,) in existing:
-        merged.pop(code, None)
-    if not merged:
-        return 0
     identity = (
         await conn.execute(
             select(accounts.c.platform, accounts.c.account_id).where(accounts.c.id == account_pk)
         )
     ).one()
-    first = await _next_entry_id(conn)
-    rows: list[dict[str, Any]] = []
-    for offset, (code, values) in enumerate(merged.items()):
-        rows.append(
-            {
-                "id": first + offset,
-                "quarter": quarter,
-                "account_pk": account_pk,
-                "problem_code": code,
-                "severity": values["severity"],
-                "description": ";".join(values["descriptions"]),
-                "evidence": values["evidence"],
-                "last_post_at": values["last_post_at"],
-                "detected_at": detected_at,
-                "deadline": deadline,
-                "deadline_provisional": provisional,
-                "sponsor": sponsor,
-                "run_id": run_id,
-                "status": LedgerStatus.OPEN.value,
-            }
+    item = AccountFindings(
+        quarter,
+        account_pk,
+        identity[0],
+        identity[1],
+        sponsor,
+        findings,
+        detected_at,
+        deadline,
+        provisional,
+        run_id,
+    )
+    return await record_findings_batch(conn, [item], actor=actor)
+
+
+async def record_findings_batch(
+    conn: AsyncConnection, items: Sequence[AccountFindings], *, actor: str = "monitor"
+) -> int:
+    """``record_findings`` for many accounts in a few statements (a run's writer batch)."""
+    merged = {(item.quarter, item.account_pk): (item, _merge(item.findings)) for item in items}
+    merged = {key: value for key, value in merged.items() if value[1]}
+    if not merged:
+        return 0
+    for quarter in {quarter for quarter, _ in merged}:
+        pks = [pk for q, pk in merged if q == quarter]
+        existing = await conn.execute(
+            select(ledger_entries.c.account_pk, ledger_entries.c.problem_code).where(
+                ledger_entries.c.quarter == quarter, ledger_entries.c.account_pk.in_(pks)
+            )
         )
-    await insert_entries(conn, rows, identities={account_pk: tuple(identity)}, actor=actor)
+        for pk, code in existing:
+            merged[(quarter, pk)][1].pop(code, None)
+    next_id = await _next_entry_id(conn)
+    rows: list[dict[str, Any]] = []
+    identities: dict[int, tuple[str, str]] = {}
+    for item, by_code in merged.values():
+        identities[item.account_pk] = (item.platform, item.account_id)
+        for code, values in by_code.items():
+            rows.append(
+                {
+                    "id": next_id,
+                    "quarter": item.quarter,
+                    "account_pk": item.account_pk,
+                    "problem_code": code,
+                    "severity": values["severity"],
+                    "description": ";".join(values["descriptions"]),
+                    "evidence": values["evidence"],
+                    "last_post_at": values["last_post_at"],
+                    "detected_at": item.detected_at,
+                    "deadline": item.deadline,
+                    "deadline_provisional": item.provisional,
+                    "sponsor": item.sponsor,
+                    "run_id": item.run_id,
+                    "status": LedgerStatus.OPEN.value,
+                }
+            )
+            next_id += 1
+    if rows:
+        await insert_entries(conn, rows, identities=identities, actor=actor)
     return len(rows)
 
 
@@ -226,10 +265,24 @@ async def apply_recheck(
 ) -> list[tuple[int, str]]:
     """Re-check results: the account's 待复核 entries (any quarter) become 已销号 when their
     problem is gone, else 复核未通过. Other entries are left alone."""
+    return await apply_rechecks(conn, {account_pk: found_codes}, at=at, run_id=run_id, actor=actor)
+
+
+async def apply_rechecks(
+    conn: AsyncConnection,
+    found: Mapping[int, Collection[str]],
+    *,
+    at: datetime,
+    run_id: int | None,
+    actor: str = "monitor",
+) -> list[tuple[int, str]]:
+    """``apply_recheck`` for many accounts: ``found`` maps account pk -> problem codes found."""
+    if not found:
+        return []
     result = await conn.execute(
-        select(ledger_entries.c.id, ledger_entries.c.problem_code)
+        select(ledger_entries.c.id, ledger_entries.c.account_pk, ledger_entries.c.problem_code)
         .where(
-            ledger_entries.c.account_pk == account_pk,
+            ledger_entries.c.account_pk.in_(list(found)),
             ledger_entries.c.status == LedgerStatus.AWAITING_RECHECK.value,
         )
         .order_by(ledger_entries.c.id)
@@ -238,9 +291,9 @@ async def apply_recheck(
         (
             entry_id,
             LedgerStatus.AWAITING_RECHECK.value,
-            LedgerStatus.REOPENED if code in found_codes else LedgerStatus.CLOSED,
+            LedgerStatus.REOPENED if code in found[pk] else LedgerStatus.CLOSED,
         )
-        for entry_id, code in result
+        for entry_id, pk, code in result
     ]
     note = "复核" + (f"(检查批次 #{run_id})" if run_id is not None else "")
     done = await _transition(conn, changes, actor=actor, at=at, note=note)

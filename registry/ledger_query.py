@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from checks.codes import PROBLEM_LABELS
@@ -79,7 +79,9 @@ def _history_item(event: Mapping[Any, Any], previous: str | None) -> dict[str, A
     }
 
 
-def _entry_query(quarter: str | None, status: str | None, after: int) -> Any:
+def _entry_query(
+    quarter: str | None, status: str | None, after: int, where: ColumnElement[bool] | None = None
+) -> Any:
     query = (
         select(
             ledger_entries,
@@ -97,6 +99,8 @@ def _entry_query(quarter: str | None, status: str | None, after: int) -> Any:
         query = query.where(ledger_entries.c.quarter == quarter)
     if status:
         query = query.where(ledger_entries.c.status == status)
+    if where is not None:
+        query = query.where(where)
     return query
 
 
@@ -106,17 +110,19 @@ async def iter_entries(
     quarter: str | None = None,
     status: str | None = None,
     upto: int | None = None,
+    where: ColumnElement[bool] | None = None,
 ) -> AsyncIterator[list[dict[str, Any]]]:
     """Pages of ledger rows (interface keys), in entry order.
 
     With ``upto`` (a chain record id) the ledger is shown as it stood at that record: later
     records are left out, statuses and digests come from the records up to it, and entries
     created after it are skipped. An export then matches the chain head it carries exactly,
-    whatever is written meanwhile.
+    whatever is written meanwhile. ``where`` narrows the entries (a condition on the entry or
+    its account, such as a user's scope).
     """
     after = 0
     while True:
-        entries = (await conn.execute(_entry_query(quarter, status, after))).mappings().all()
+        entries = (await conn.execute(_entry_query(quarter, status, after, where))).mappings().all()
         if not entries:
             return
         first, last = entries[0]["id"], entries[-1]["id"]
@@ -171,11 +177,15 @@ def _row(entry: Mapping[Any, Any], history: list[dict[str, Any]], digest: str) -
 
 
 async def list_entries(
-    db: Database, *, quarter: str | None = None, status: str | None = None
+    db: Database,
+    *,
+    quarter: str | None = None,
+    status: str | None = None,
+    where: ColumnElement[bool] | None = None,
 ) -> list[dict[str, Any]]:
     """Every entry matching the filters, with its history."""
     rows: list[dict[str, Any]] = []
     async with db.read() as conn:
-        async for page in iter_entries(conn, quarter=quarter, status=status):
+        async for page in iter_entries(conn, quarter=quarter, status=status, where=where):
             rows.extend(page)
     return rows

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, case, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -83,7 +83,7 @@ def pack_posts(posts: Sequence[Post]) -> bytes:
         [p.title, p.url, p.published_at.isoformat() if p.published_at else None, p.content]
         for p in posts
     ]
-    return zlib.compress(json.dumps(data, ensure_ascii=False).encode(), 6)
+    return zlib.compress(json.dumps(data, ensure_ascii=False).encode(), 1)
 
 
 def unpack_posts(blob: bytes) -> list[Post]:
@@ -201,6 +201,11 @@ async def unfinished_run(conn: AsyncConnection, quarter: str, scope: str) -> Run
     return _run_row(row) if row else None
 
 
+async def run_by_id(conn: AsyncConnection, run_id: int) -> RunRow | None:
+    row = (await conn.execute(select(runs).where(runs.c.id == run_id))).mappings().first()
+    return _run_row(row) if row else None
+
+
 def _run_row(row: Any) -> RunRow:
     return RunRow(
         row["id"],
@@ -253,12 +258,18 @@ async def completed_run_exists(conn: AsyncConnection, quarter: str) -> bool:
 
 
 async def targets(
-    conn: AsyncConnection, run: RunRow, only: Iterable[int] | None = None
+    conn: AsyncConnection,
+    run: RunRow,
+    only: Iterable[int] | None = None,
+    *,
+    pending_only: bool = True,
 ) -> list[Target]:
     """The run's accounts that still need an inspection in its quarter and scope.
 
     An account is done once any run of the same quarter and scope holds a complete (passed or
-    failed) inspection of it; incomplete ones are tried again.
+    failed) inspection of it; incomplete ones are tried again. ``pending_only=False`` skips
+    that test (a worker loading the accounts it claimed: its work items already say what is
+    left, and the test costs a scan of the quarter's inspections).
     """
     done = (
         select(inspections.c.account_pk)
@@ -287,7 +298,7 @@ async def targets(
         )
     if only is not None:
         query = query.where(accounts.c.id.in_(list(only)))
-    if run.scope != "recheck":
+    if run.scope != "recheck" and pending_only:
         query = query.where(accounts.c.id.not_in(done))
     result = []
     for row in (await conn.execute(query.order_by(accounts.c.id))).mappings():
@@ -306,46 +317,87 @@ async def targets(
 
 async def save_outcome(conn: AsyncConnection, run_id: int, outcome: Outcome) -> None:
     """The inspection row and the feed's state; the ledger is written by the caller."""
+    await save_outcomes(conn, run_id, [outcome])
+
+
+_INSPECTION_FIELDS = (
+    "outcome",
+    "incomplete_reason",
+    "fetch_status",
+    "http_status",
+    "problems",
+    "last_post_at",
+    "inspected_at",
+)
+_FEED_FIELDS = (
+    "url",
+    "etag",
+    "last_modified",
+    "last_status",
+    "last_http_status",
+    "last_error",
+    "last_fetched_at",
+)
+
+
+async def save_outcomes(conn: AsyncConnection, run_id: int, outcomes: Sequence[Outcome]) -> None:
+    """``save_outcome`` for a batch: two statements, whatever its size."""
+    if not outcomes:
+        return
     insert_ = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    row = {
-        "outcome": outcome.outcome,
-        "incomplete_reason": outcome.incomplete_reason,
-        "fetch_status": outcome.fetch_status,
-        "http_status": outcome.http_status,
-        "problems": [f.code for f in outcome.findings],
-        "last_post_at": outcome.last_post_at,
-        "inspected_at": outcome.inspected_at,
-    }
-    statement = insert_(inspections).values(run_id=run_id, account_pk=outcome.pk, **row)
+    rows = [
+        {
+            "run_id": run_id,
+            "account_pk": o.pk,
+            "outcome": o.outcome,
+            "incomplete_reason": o.incomplete_reason,
+            "fetch_status": o.fetch_status,
+            "http_status": o.http_status,
+            "problems": [f.code for f in o.findings],
+            "last_post_at": o.last_post_at,
+            "inspected_at": o.inspected_at,
+        }
+        for o in outcomes
+    ]
+    statement = insert_(inspections)
     # An account left incomplete is tried again in the same run when it resumes.
     await conn.execute(
         statement.on_conflict_do_update(
-            index_elements=["run_id", "account_pk"], set_={k: statement.excluded[k] for k in row}
-        )
+            index_elements=["run_id", "account_pk"],
+            set_={k: statement.excluded[k] for k in _INSPECTION_FIELDS},
+        ),
+        rows,
     )
-    if not outcome.fetched or outcome.feed_url is None:
+    states = [
+        {
+            "account_pk": o.pk,
+            "url": o.feed_url,
+            "etag": o.etag,
+            "last_modified": o.last_modified,
+            "last_status": o.fetch_status,
+            "last_http_status": o.http_status,
+            "last_error": o.error,
+            "last_fetched_at": o.inspected_at,
+            "consecutive_failures": int(o.outcome == "incomplete"),
+            "posts": pack_posts(o.posts) if o.posts is not None else None,
+        }
+        for o in outcomes
+        if o.fetched and o.feed_url is not None
+    ]
+    if not states:
         return
-    values: dict[str, Any] = {
-        "url": outcome.feed_url,
-        "etag": outcome.etag,
-        "last_modified": outcome.last_modified,
-        "last_status": outcome.fetch_status,
-        "last_http_status": outcome.http_status,
-        "last_error": outcome.error,
-        "last_fetched_at": outcome.inspected_at,
-    }
-    failed = outcome.outcome == "incomplete"
-    if outcome.posts is not None:
-        values["posts"] = pack_posts(outcome.posts)
-    statement = insert_(feed_states).values(
-        account_pk=outcome.pk, consecutive_failures=int(failed), **values
-    )
+    statement = insert_(feed_states)
+    excluded = statement.excluded
     on_conflict = {
-        **{k: statement.excluded[k] for k in values},
-        "consecutive_failures": (feed_states.c.consecutive_failures + 1) if failed else 0,
+        **{k: excluded[k] for k in _FEED_FIELDS},
+        # the insert's value is 1 for a failed fetch: count a streak of failures, reset on success
+        "consecutive_failures": case(
+            (excluded.consecutive_failures == 0, 0), else_=feed_states.c.consecutive_failures + 1
+        ),
+        "posts": func.coalesce(excluded.posts, feed_states.c.posts),  # kept for the next 304
     }
     await conn.execute(
-        statement.on_conflict_do_update(index_elements=["account_pk"], set_=on_conflict)
+        statement.on_conflict_do_update(index_elements=["account_pk"], set_=on_conflict), states
     )
 
 

@@ -6,7 +6,7 @@ so a unit can send the same sheet after its final approvals are filled in.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +20,7 @@ from checks.model import ReviewRecord
 from registry import tabular
 from registry.accounts_view import by_identity
 from registry.db import Database
+from registry.errors import Refused
 from registry.fields import PLATFORMS
 from registry.importing import ImportRefused, RowError, map_headers
 from registry.schema import accounts, review_records
@@ -198,3 +199,47 @@ async def reviews_for(conn: AsyncConnection, account_pk: int) -> list[ReviewReco
         )
         for r in result
     ]
+
+
+class ReviewRefused(Refused):
+    """A review record submitted through the API was refused; nothing was written."""
+
+
+async def submit_review(
+    db: Database, record: Mapping[str, Any], now: datetime
+) -> tuple[int, bool]:
+    """Store one review record (a unit's publishing system posting an approved post), with the
+    import's rules; returns (account pk, whether it was new). Raises ReviewRefused."""
+    unknown = sorted(set(record) - set(HEADERS.values()))
+    if unknown:
+        raise ReviewRefused(f"未知字段: {', '.join(unknown)}")
+
+    def text(key: str) -> str:
+        value = record.get(key)
+        if value is not None and not isinstance(value, str):
+            raise ReviewRefused(f"{key}: 应为字符串")
+        return (value or "").strip()
+
+    platform, account_id = text("platform"), text("account_id")
+    if platform not in PLATFORMS:
+        raise ReviewRefused(f"platform (平台): '{platform}' 不在允许的范围内")
+    if not account_id:
+        raise ReviewRefused("account_id (账号ID): 必填项为空")
+    values: dict[str, Any] = {"title": text("title"), "url": text("url")}
+    if not values["title"] and not values["url"]:
+        raise ReviewRefused("title (标题) 和 url (链接) 至少填写一项")
+    for level in LEVELS:
+        values[f"{level}_reviewer"] = text(f"{level}_reviewer")
+        raw = text(f"{level}_reviewed_at")
+        try:
+            values[f"{level}_reviewed_at"] = parse_time(raw) if raw else None
+        except ValueError as exc:
+            raise ReviewRefused(f"{level}_reviewed_at: {exc}") from exc
+    async with db.write() as conn:
+        pks = await _account_ids(conn, [(platform, account_id)])
+        if (platform, account_id) not in pks:
+            raise ReviewRefused(f"账号 {platform}:{account_id} 未登记")
+        pk = pks[(platform, account_id)]
+        known = await _existing_keys(conn, [(pk, values["url"], values["title"])])
+        await _upsert(conn, [{"account_pk": pk, **values, "imported_at": now}])
+    return pk, not known

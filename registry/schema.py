@@ -181,6 +181,21 @@ inspections = Table(
     UniqueConstraint("run_id", "account_pk"),
 )
 
+run_items = Table(
+    "run_items",
+    metadata,
+    # A run's accounts as work items for `monitor worker` processes (PostgreSQL): claimed in
+    # batches with FOR UPDATE SKIP LOCKED under a lease; done in the transaction that writes
+    # the account's inspection. lease_owner is kept once done (who inspected it).
+    Column("run_id", ForeignKey("runs.id"), primary_key=True),
+    Column("account_pk", ForeignKey("accounts.id"), primary_key=True),
+    Column("state", String(10), nullable=False),  # todo | claimed | done
+    Column("lease_owner", String(100), nullable=True),
+    Column("lease_until", UTCDateTime, nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Index("ix_run_items_run_id_state", "run_id", "state"),
+)
+
 feed_states = Table(
     "feed_states",
     metadata,
@@ -231,4 +246,53 @@ ledger_events = Table(
     Column("content", JSON, nullable=False),  # what the digest covers, besides the previous one
     Column("prev_digest", String(64), nullable=False),
     Column("digest", String(64), nullable=False, unique=True),
+)
+
+# --- Web console and API: users, their sessions and tokens, and the audit log (0004) ----------
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(100), nullable=False, unique=True),
+    Column("display_name", String(100), nullable=False, default=""),
+    Column("password_hash", Text, nullable=False),
+    Column("role", String(10), nullable=False),  # province | city | county | unit | reviewer
+    Column("scope", String(200), nullable=False),  # region code, or the unit's name
+    Column("active", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", ForeignKey("users.id"), nullable=False, index=True),
+    Column("name", String(100), nullable=False, default=""),
+    Column("token_hash", String(64), nullable=False, unique=True),  # SHA-256 of the token
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),  # SHA-256 of the cookie value
+    Column("user_id", ForeignKey("users.id"), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UTCDateTime, nullable=False, index=True),
+    Column("actor", String(100), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("target", String(200), nullable=False, default=""),
+    Column("detail", JSON, nullable=False),
+    Column("remote", String(64), nullable=False, default=""),
 )

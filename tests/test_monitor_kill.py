@@ -80,7 +80,7 @@ def test_sigkill_then_rerun_inspects_each_account_once(tmp_path: Path) -> None:
     (tmp_path / "killed").mkdir()
     with sim_server(
         "--latency-ms",
-        "60",
+        "150",  # slow enough that the kill lands mid-run
         "--now",
         "2026-11-20T10:00:00+08:00",
         "--fault-mix",
@@ -114,7 +114,7 @@ def test_sigkill_then_rerun_inspects_each_account_once(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("signal_number", [signal.SIGTERM, signal.SIGINT])
 def test_sigterm_stops_a_run_cleanly_and_it_resumes(tmp_path: Path, signal_number: int) -> None:
-    with sim_server("--latency-ms", "80", "--now", "2026-11-20T10:00:00+08:00") as base:
+    with sim_server("--latency-ms", "200", "--now", "2026-11-20T10:00:00+08:00") as base:
         url = prepare(tmp_path, base, 40)
         process = subprocess.Popen(
             [*GOVMEDIA, *run_args(url)],

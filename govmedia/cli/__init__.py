@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from govmedia.cli import ledger_commands, monitor_commands, registry_commands
+from govmedia.cli import ledger_commands, monitor_commands, registry_commands, web_commands
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -24,5 +24,7 @@ for group in (
     monitor_commands.monitor,
     ledger_commands.ledger_group,
     ledger_commands.report,
+    web_commands.serve,
+    web_commands.users,
 ):
     main.add_command(group)

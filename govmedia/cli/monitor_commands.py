@@ -220,6 +220,55 @@ def monitor_daemon(env: Env) -> None:
     run(env, lambda db: Daemon(db, env.settings).serve())
 
 
+@monitor.command("worker")
+@click.option("--batch", type=click.IntRange(min=1), help="每次领取的账号数 (默认 [workers] batch)")
+@click.option(
+    "--lease-s", "lease_s", type=click.FloatRange(min=0.1), help="租约秒数 (默认 [workers] lease_s)"
+)
+@click.option("--concurrency", type=click.IntRange(min=1), help="本进程的全局并发数")
+@click.option("--name", help="工作进程名 (默认 主机名:进程号)")
+@click.option("--once", is_flag=True, help="没有待检账号时退出 (默认一直等待新的运行)")
+@click.option("--json", "as_json", is_flag=True)
+@common
+def monitor_worker(
+    env: Env,
+    batch: int | None,
+    lease_s: float | None,
+    concurrency: int | None,
+    name: str | None,
+    once: bool,
+    as_json: bool,
+) -> None:
+    """Claim and inspect accounts of the open runs with other workers (PostgreSQL)."""
+    from monitor.worker import Worker, WorkerSettings
+
+    settings = WorkerSettings.from_config(env.settings["workers"]).with_options(
+        batch=batch, lease_s=lease_s
+    )
+    context = Context.from_settings(env.settings)
+
+    async def work(db: Database) -> Any:
+        import signal
+
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        worker = Worker(db, context, settings, name=name, concurrency=concurrency, stop=stop)
+        return await worker.serve(once=once)
+
+    report = run(env, work)
+    figures = report.as_json()
+    if as_json:
+        emit_json(figures)
+        return
+    state = "已停止" if report.stopped else "无待检账号,退出"
+    click.echo(
+        f"工作进程 {report.name} {state}: 检查 {figures['inspected']} 个账号,"
+        f"完成运行 {figures['completed_runs'] or '无'}"
+    )
+
+
 @click.command()
 @click.option(
     "--workdir", type=click.Path(path_type=Path), default=Path("data/demo"), show_default=True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,44 @@ def db_upgrade(env: Env) -> None:
     """Create or migrate the schema (idempotent)."""
     run(env, migrate.upgrade)
     click.echo(f"数据库已是最新结构: {env.db_url}")
+
+
+@db.command("copy")
+@click.option("--to", "to_url", required=True, help="目标数据库 URL (如 postgresql+asyncpg://...)")
+@click.option("--json", "as_json", is_flag=True)
+@common
+def db_copy(env: Env, to_url: str, as_json: bool) -> None:
+    """Copy the whole registry (--db) into an empty database (--to), ids preserved."""
+    from registry import ledger
+    from registry.copy import copy_database
+
+    async def work(source: Database) -> tuple[Any, Any]:
+        target = Database(to_url, busy_timeout_s=env.settings["database"]["busy_timeout_s"])
+        try:
+            copied = await copy_database(source, target)
+            return copied, await ledger.verify(target)
+        finally:
+            await target.close()
+
+    copied, verified = run(env, work)
+    if as_json:
+        emit_json(
+            {
+                "tables": copied.counts,
+                "ledger_ok": verified.ok,
+                "ledger_records": verified.records,
+                "chain_head": verified.head,
+            }
+        )
+    else:
+        for table, count in copied.counts.items():
+            click.echo(f"  {table}: {count}")
+        click.echo(
+            f"已复制 {sum(copied.counts.values())} 行到 {to_url};台账校验"
+            f"{'通过' if verified.ok else '未通过'}: {verified.records} 条记录,链头 {verified.head}"
+        )
+    if not verified.ok:
+        sys.exit(1)
 
 
 @click.group()

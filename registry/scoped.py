@@ -1,0 +1,397 @@
+"""Reads for the web console and the API, every one narrowed to a user's scope in SQL.
+
+Counts, searches, pages, exports and the dashboard's figures all come from queries that carry
+``Scope.clause()``, so nothing outside the scope is counted, listed or downloaded.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, or_, select
+
+from checks.codes import PROBLEM_LABELS
+from registry.accounts_view import account_select, as_records, row_fields, sponsor_unit
+from registry.db import Database
+from registry.fields import KEYS
+from registry.ledger_query import list_entries
+from registry.ledger_status import LedgerStatus
+from registry.queries import AccountRecord, get_account, region_prefix
+from registry.schema import (
+    accounts,
+    inspections,
+    ledger_entries,
+    runs,
+    sample_members,
+    samples,
+    units,
+)
+from registry.scope import Scope, prefix_clause
+
+MAX_PER_PAGE = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    total: int
+    page: int
+    per_page: int
+    items: list[dict[str, Any]]
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            "page": self.page,
+            "per_page": self.per_page,
+            "pages": self.pages,
+            "items": self.items,
+        }
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def search_accounts(
+    db: Database,
+    scope: Scope,
+    *,
+    q: str = "",
+    platform: str = "",
+    status: str = "",
+    region: str = "",
+    page: int = 1,
+    per_page: int = 50,
+) -> Page:
+    """One page of the accounts in scope matching the filters, with the total count.
+
+    ``q`` searches the account's name, its platform ID and its sponsor's name."""
+    conditions = [scope.clause()]
+    if region:
+        conditions.append(prefix_clause(region_prefix(region)))
+    if platform:
+        conditions.append(accounts.c.platform == platform)
+    if status:
+        conditions.append(accounts.c.status == status)
+    source: Any = accounts
+    if q.strip():
+        pattern = _like(q.strip())
+        conditions.append(
+            or_(
+                accounts.c.name.like(pattern, escape="\\"),
+                accounts.c.account_id.like(pattern, escape="\\"),
+                sponsor_unit.c.name.like(pattern, escape="\\"),
+            )
+        )
+        source = accounts.join(sponsor_unit, accounts.c.sponsor_id == sponsor_unit.c.id)
+    count = select(func.count()).select_from(source).where(*conditions)
+    # Page the ids alone (an index walk), then join the units for those rows only: a deep
+    # OFFSET over the joined listing would build and discard every skipped row.
+    page_ids = (
+        select(accounts.c.id)
+        .select_from(source)
+        .where(*conditions)
+        .order_by(accounts.c.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    async with db.read() as conn:
+        total = int((await conn.execute(count)).scalar_one())
+        ids = [pk for (pk,) in await conn.execute(page_ids)]
+        result = await conn.execute(
+            account_select().where(accounts.c.id.in_(ids)).order_by(accounts.c.id)
+        )
+        rows = as_records(result)
+    return Page(total, page, per_page, rows)
+
+
+async def account_in_scope(db: Database, scope: Scope, ref: str) -> AccountRecord | None:
+    """One account with its history, or None when it does not exist or is outside the scope."""
+    record = await get_account(db, ref)
+    if record is None or not scope.covers(record.fields):
+        return None
+    return record
+
+
+async def export_rows(db: Database, scope: Scope) -> list[list[str]]:
+    """The inventory in scope, in the import's column order."""
+    async with db.read() as conn:
+        result = await conn.execute(account_select().where(scope.clause()).order_by(accounts.c.id))
+        return [[row_fields(r)[k] for k in KEYS] for r in result.mappings()]
+
+
+async def covers_everything(db: Database, scope: Scope) -> bool:
+    """Whether no account of the registry lies outside the scope (whole-registry documents
+    such as the bulletin are offered only then)."""
+    async with db.read() as conn:
+        outside = await conn.execute(select(accounts.c.id).where(~scope.clause()).limit(1))
+        return outside.first() is None
+
+
+async def account_activity(db: Database, pk: int) -> dict[str, Any]:
+    """The inspections and ledger entries of one account (the caller checked the scope)."""
+    async with db.read() as conn:
+        result = await conn.execute(
+            select(
+                runs.c.quarter,
+                inspections.c.outcome,
+                inspections.c.incomplete_reason,
+                inspections.c.problems,
+                inspections.c.last_post_at,
+                inspections.c.inspected_at,
+            )
+            .join(runs, inspections.c.run_id == runs.c.id)
+            .where(inspections.c.account_pk == pk)
+            .order_by(inspections.c.inspected_at.desc())
+            .limit(50)
+        )
+        checks = [dict(r._mapping) for r in result]
+    entries = await list_entries(db, where=ledger_entries.c.account_pk == pk)
+    return {"inspections": checks, "ledger": entries}
+
+
+async def ledger_page(
+    db: Database,
+    scope: Scope,
+    *,
+    quarter: str = "",
+    status: str = "",
+    page: int = 1,
+    per_page: int = 50,
+) -> Page:
+    """One page of ledger entries (with history) of the accounts in scope."""
+    conditions = [scope.clause()]
+    if quarter:
+        conditions.append(ledger_entries.c.quarter == quarter)
+    if status:
+        conditions.append(ledger_entries.c.status == status)
+    base = select(ledger_entries.c.id).join(accounts, ledger_entries.c.account_pk == accounts.c.id)
+    for condition in conditions:
+        base = base.where(condition)
+    async with db.read() as conn:
+        total = int(
+            (await conn.execute(select(func.count()).select_from(base.subquery()))).scalar_one()
+        )
+        ids = list(
+            (
+                await conn.execute(
+                    base.order_by(ledger_entries.c.id).limit(per_page).offset((page - 1) * per_page)
+                )
+            ).scalars()
+        )
+    items = await list_entries(db, where=ledger_entries.c.id.in_(ids)) if ids else []
+    return Page(total, page, per_page, items)
+
+
+async def entry_in_scope(db: Database, scope: Scope, entry_id: int) -> dict[str, Any] | None:
+    rows = await list_entries(db, where=(ledger_entries.c.id == entry_id) & scope.clause())
+    return rows[0] if rows else None
+
+
+async def scoped_sample(db: Database, scope: Scope, quarter: str) -> dict[str, Any] | None:
+    """The quarter's current sample, only its members in scope; None when not drawn."""
+    async with db.read() as conn:
+        sample = (
+            await conn.execute(
+                select(samples)
+                .where(samples.c.quarter == quarter, samples.c.current.is_(True))
+                .order_by(samples.c.id.desc())
+                .limit(1)
+            )
+        ).first()
+        if sample is None:
+            return None
+        result = await conn.execute(
+            account_select()
+            .add_columns(sample_members.c.reason, sample_members.c.stratum)
+            .join(sample_members, sample_members.c.account_pk == accounts.c.id)
+            .where(sample_members.c.sample_id == sample.id, scope.clause())
+            .order_by(accounts.c.id)
+        )
+        members = [dict(r) for r in result.mappings()]
+        population = await conn.execute(
+            select(func.count())
+            .select_from(accounts)
+            .where(scope.clause(), accounts.c.status == "正常")
+        )
+    return {
+        "sample_id": sample.id,
+        "quarter": sample.quarter,
+        "seed": sample.seed,
+        "algorithm": sample.algorithm,
+        "ratio": sample.ratio,
+        "drawn_at": sample.drawn_at,
+        "drawn_by": sample.drawn_by,
+        "population_in_scope": int(population.scalar_one()),
+        "members": members,
+    }
+
+
+async def dashboard(db: Database, scope: Scope, quarter: str) -> dict[str, Any]:
+    """The figures of the dashboard for the accounts in scope."""
+    clause = scope.clause()
+    async with db.read() as conn:
+        by_status: dict[str, int] = dict(
+            (
+                await conn.execute(
+                    select(accounts.c.status, func.count())
+                    .where(clause)
+                    .group_by(accounts.c.status)
+                )
+            ).all()
+        )
+        by_platform_population: dict[str, int] = dict(
+            (
+                await conn.execute(
+                    select(accounts.c.platform, func.count())
+                    .where(clause, accounts.c.status == "正常")
+                    .group_by(accounts.c.platform)
+                )
+            ).all()
+        )
+        sample = (
+            await conn.execute(
+                select(samples.c.id)
+                .where(samples.c.quarter == quarter, samples.c.current.is_(True))
+                .order_by(samples.c.id.desc())
+                .limit(1)
+            )
+        ).scalar()
+        sample_size = 0
+        if sample is not None:
+            sample_size = int(
+                (
+                    await conn.execute(
+                        select(func.count())
+                        .select_from(
+                            sample_members.join(
+                                accounts, sample_members.c.account_pk == accounts.c.id
+                            )
+                        )
+                        .where(sample_members.c.sample_id == sample, clause)
+                    )
+                ).scalar_one()
+            )
+        outcomes = await conn.execute(
+            select(
+                inspections.c.account_pk,
+                inspections.c.outcome,
+                accounts.c.platform,
+                accounts.c.region_code,
+                units.c.name,
+            )
+            .join(runs, inspections.c.run_id == runs.c.id)
+            .join(accounts, inspections.c.account_pk == accounts.c.id)
+            .join(units, accounts.c.sponsor_id == units.c.id)
+            .where(runs.c.quarter == quarter, clause)
+            .order_by(inspections.c.inspected_at, inspections.c.id)
+        )
+        latest: dict[int, tuple[str, str, str]] = {}
+        sponsors: dict[str, set[str]] = defaultdict(set)
+        for pk, outcome, platform, region, sponsor in outcomes:
+            latest[pk] = (outcome, platform, region)
+            if len(sponsors[region[:4] + "00"]) < 20:
+                sponsors[region[:4] + "00"].add(sponsor)
+        problems = (
+            await conn.execute(
+                select(ledger_entries.c.problem_code, func.count())
+                .join(accounts, ledger_entries.c.account_pk == accounts.c.id)
+                .where(ledger_entries.c.quarter == quarter, clause)
+                .group_by(ledger_entries.c.problem_code)
+            )
+        ).all()
+        overdue = (
+            await conn.execute(
+                select(
+                    ledger_entries.c.id,
+                    ledger_entries.c.quarter,
+                    ledger_entries.c.problem_code,
+                    ledger_entries.c.deadline,
+                    ledger_entries.c.sponsor,
+                    accounts.c.name,
+                    accounts.c.platform,
+                )
+                .join(accounts, ledger_entries.c.account_pk == accounts.c.id)
+                .where(ledger_entries.c.status == LedgerStatus.OVERDUE.value, clause)
+                .order_by(ledger_entries.c.deadline, ledger_entries.c.id)
+                .limit(20)
+            )
+        ).all()
+        overdue_total = int(
+            (
+                await conn.execute(
+                    select(func.count())
+                    .select_from(
+                        ledger_entries.join(accounts, ledger_entries.c.account_pk == accounts.c.id)
+                    )
+                    .where(ledger_entries.c.status == LedgerStatus.OVERDUE.value, clause)
+                )
+            ).scalar_one()
+        )
+    rates: dict[str, dict[str, Counter[str]]] = {
+        "platform": defaultdict(Counter),
+        "city": defaultdict(Counter),
+    }
+    counts: Counter[str] = Counter()
+    for outcome, platform, region in latest.values():
+        counts[outcome] += 1
+        rates["platform"][platform][outcome] += 1
+        rates["city"][region[:4] + "00"][outcome] += 1
+    return {
+        "quarter": quarter,
+        "population": {str(k): int(v) for k, v in by_status.items()},
+        "population_total": sum(by_status.values()),
+        "active_by_platform": {str(k): int(v) for k, v in by_platform_population.items()},
+        "sample_size": sample_size,
+        "inspected": counts["passed"] + counts["failed"],
+        "passed": counts["passed"],
+        "failed": counts["failed"],
+        "incomplete": counts["incomplete"],
+        "pass_rate_by_platform": _rates(rates["platform"]),
+        "pass_rate_by_city": _rates(rates["city"]),
+        "city_sponsors": {code: sorted(names) for code, names in sponsors.items()},
+        "problems": sorted(
+            (
+                {"code": code, "label": PROBLEM_LABELS.get(code, code), "count": int(n)}
+                for code, n in problems
+            ),
+            key=lambda p: -p["count"],
+        ),
+        "overdue_total": overdue_total,
+        "overdue": [
+            {
+                "entry_id": r.id,
+                "quarter": r.quarter,
+                "problem_label": PROBLEM_LABELS.get(r.problem_code, r.problem_code),
+                "deadline": r.deadline,
+                "sponsor": r.sponsor,
+                "account_name": r.name,
+                "platform": r.platform,
+            }
+            for r in overdue
+        ],
+    }
+
+
+def _rates(table: dict[str, Counter[str]]) -> list[dict[str, Any]]:
+    rows = []
+    for key in sorted(table):
+        passed, failed = table[key]["passed"], table[key]["failed"]
+        inspected = passed + failed
+        rows.append(
+            {
+                "key": key,
+                "inspected": inspected,
+                "passed": passed,
+                "failed": failed,
+                "rate": passed / inspected if inspected else None,
+            }
+        )
+    return rows
