@@ -8,6 +8,7 @@ Passwords are stored as Argon2id hashes (argon2-cffi). Session ids and API token
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -27,8 +28,13 @@ from registry.scope import Role, Scope, validate_scope
 TOKEN_PREFIX = "gm_"
 _HASHER = PasswordHasher()
 # A hash to verify against when the user does not exist, so timing does not reveal names.
-_DUMMY_HASH = _HASHER.hash("govmedia-no-such-user")
 MIN_PASSWORD = 10
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify unknown user names against, so that timing does not reveal them."""
+    return _HASHER.hash("govmedia-no-such-user")
 
 
 class UserRefused(Refused):
@@ -173,7 +179,7 @@ async def authenticate(db: Database, username: str, password: str) -> User | Non
     """The active user with this password, or None (same work whether the name exists)."""
     async with db.read() as conn:
         row = (await conn.execute(select(users).where(users.c.username == username))).first()
-    stored = row.password_hash if row is not None else _DUMMY_HASH
+    stored = row.password_hash if row is not None else _dummy_hash()
     ok = await asyncio.get_running_loop().run_in_executor(None, _verify, stored, password)
     if row is None or not ok or not row.active:
         return None

@@ -17,7 +17,10 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 def leaf_commands(group: click.Group, prefix: str = "govmedia") -> list[str]:
     names = []
-    for name, command in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None
         if isinstance(command, click.Group):
             names.extend(leaf_commands(command, f"{prefix} {name}"))
         else:

@@ -13,6 +13,7 @@ from aiohttp import web
 from govmedia.web import actions, params
 from govmedia.web.auth import current_user, remote, scope_of
 from govmedia.web.errors import bad_request, not_found
+from govmedia.web.keys import CACHE, DB, NOW, SETTINGS
 from monitor.quarter import Quarter
 from registry import scoped
 from registry.times import SHANGHAI
@@ -58,7 +59,7 @@ def _text(document: dict[str, Any], key: str) -> str:
 
 
 def _now(request: web.Request) -> datetime:
-    now: datetime = request.app["now"]()
+    now: datetime = request.app[NOW]()
     return now
 
 
@@ -81,16 +82,16 @@ async def me(request: web.Request) -> web.Response:
 @routes.get("/api/accounts")
 async def list_accounts(request: web.Request) -> web.Response:
     filters = params.account_filters(request.query)
-    page, per_page = params.paging(request.query, request.app["settings"].page_size)
+    page, per_page = params.paging(request.query, request.app[SETTINGS].page_size)
     result = await scoped.search_accounts(
-        request.app["db"], scope_of(request), **filters, page=page, per_page=per_page
+        request.app[DB], scope_of(request), **filters, page=page, per_page=per_page
     )
     return reply(result.as_json())
 
 
 @routes.get("/api/accounts/{ref}")
 async def show_account(request: web.Request) -> web.Response:
-    db = request.app["db"]
+    db = request.app[DB]
     record = await scoped.account_in_scope(db, scope_of(request), request.match_info["ref"])
     if record is None:
         raise not_found()
@@ -113,7 +114,7 @@ async def create_filing(request: web.Request) -> web.Response:
     if not isinstance(fields, dict):
         raise bad_request("fields 应为对象 (字段名: 值)")
     receipt = await actions.file(
-        request.app["db"],
+        request.app[DB],
         current_user(request),
         _now(request),
         kind=_text(document, "kind"),
@@ -124,7 +125,7 @@ async def create_filing(request: web.Request) -> web.Response:
         reason=_text(document, "reason"),
         remote=remote(request),
     )
-    request.app["cache"].clear()
+    request.app[CACHE].clear()
     return reply(
         {
             "account": receipt.account_pk,
@@ -140,7 +141,7 @@ async def create_filing(request: web.Request) -> web.Response:
 async def create_review(request: web.Request) -> web.Response:
     document = await body(request)
     pk, added = await actions.submit_review(
-        request.app["db"], current_user(request), _now(request), document, remote=remote(request)
+        request.app[DB], current_user(request), _now(request), document, remote=remote(request)
     )
     return reply({"account": pk, "added": added}, status=201 if added else 200)
 
@@ -150,9 +151,9 @@ async def list_ledger(request: web.Request) -> web.Response:
     quarter = request.query.get("quarter", "").strip()
     if quarter:
         quarter = str(params.quarter(request.query, _this_quarter(request)))
-    page, per_page = params.paging(request.query, request.app["settings"].page_size)
+    page, per_page = params.paging(request.query, request.app[SETTINGS].page_size)
     result = await scoped.ledger_page(
-        request.app["db"],
+        request.app[DB],
         scope_of(request),
         quarter=quarter,
         status=params.ledger_status(request.query),
@@ -171,7 +172,7 @@ def _entry_id(request: web.Request) -> int:
 
 @routes.get("/api/ledger/{entry_id}")
 async def show_entry(request: web.Request) -> web.Response:
-    entry = await scoped.entry_in_scope(request.app["db"], scope_of(request), _entry_id(request))
+    entry = await scoped.entry_in_scope(request.app[DB], scope_of(request), _entry_id(request))
     if entry is None:
         raise not_found()
     return reply(entry)
@@ -181,7 +182,7 @@ async def show_entry(request: web.Request) -> web.Response:
 async def ledger_feedback(request: web.Request) -> web.Response:
     document = await body(request)
     done = await actions.feedback(
-        request.app["db"],
+        request.app[DB],
         current_user(request),
         _now(request),
         _entry_id(request),
@@ -189,7 +190,7 @@ async def ledger_feedback(request: web.Request) -> web.Response:
         note=_text(document, "note"),
         remote=remote(request),
     )
-    request.app["cache"].clear()
+    request.app[CACHE].clear()
     return reply(
         {
             "entry_id": done.entry_id,
@@ -203,7 +204,7 @@ async def ledger_feedback(request: web.Request) -> web.Response:
 @routes.get("/api/sample")
 async def sample(request: web.Request) -> web.Response:
     quarter = params.quarter(request.query, _this_quarter(request))
-    result = await scoped.scoped_sample(request.app["db"], scope_of(request), str(quarter))
+    result = await scoped.scoped_sample(request.app[DB], scope_of(request), str(quarter))
     if result is None:
         raise not_found(f"{quarter} 尚未抽样")
     return reply(result)
@@ -212,7 +213,5 @@ async def sample(request: web.Request) -> web.Response:
 @routes.get("/api/dashboard")
 async def dashboard(request: web.Request) -> web.Response:
     quarter = params.quarter(request.query, _this_quarter(request))
-    figures = await request.app["cache"].dashboard(
-        request.app["db"], scope_of(request), str(quarter)
-    )
+    figures = await request.app[CACHE].dashboard(request.app[DB], scope_of(request), str(quarter))
     return reply(figures)

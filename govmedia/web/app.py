@@ -15,6 +15,7 @@ from govmedia.web import api, pages
 from govmedia.web.auth import Handler, auth_middleware, is_api
 from govmedia.web.cache import DashboardCache
 from govmedia.web.errors import Problem
+from govmedia.web.keys import CACHE, CONFIG, DB, LIMITER, NOW, SESSION_LIFETIME, SETTINGS
 from govmedia.web.ratelimit import LoginLimiter
 from govmedia.web.settings import WebSettings
 from registry.db import Database
@@ -79,13 +80,13 @@ def create_app(
     app = web.Application(
         middlewares=[error_middleware, auth_middleware], client_max_size=2 * 1024 * 1024
     )
-    app["db"] = db
-    app["config"] = settings
-    app["settings"] = web_settings
-    app["now"] = now or (lambda: datetime.now(SHANGHAI))
-    app["limiter"] = LoginLimiter(web_settings.login_max_attempts, web_settings.login_window_s)
-    app["cache"] = DashboardCache(web_settings.dashboard_cache_s)
-    app["session_lifetime"] = timedelta(hours=web_settings.session_hours)
+    app[DB] = db
+    app[CONFIG] = settings
+    app[SETTINGS] = web_settings
+    app[NOW] = now or (lambda: datetime.now(SHANGHAI))
+    app[LIMITER] = LoginLimiter(web_settings.login_max_attempts, web_settings.login_window_s)
+    app[CACHE] = DashboardCache(web_settings.dashboard_cache_s)
+    app[SESSION_LIFETIME] = timedelta(hours=web_settings.session_hours)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/favicon.ico", favicon)
     app.router.add_routes(api.routes)

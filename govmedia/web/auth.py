@@ -17,6 +17,7 @@ from datetime import datetime
 from aiohttp import web
 
 from govmedia.web.errors import Problem, forbidden
+from govmedia.web.keys import DB, NOW, SESSION, USER, VIA
 from registry import users
 from registry.scope import Scope
 from registry.users import Session, User
@@ -37,7 +38,7 @@ def remote(request: web.Request) -> str:
 
 
 def current_user(request: web.Request) -> User:
-    user: User | None = request.get("user")
+    user: User | None = request.get(USER)
     if user is None:  # the middleware lets no such request through
         raise Problem(401, "未登录")
     return user
@@ -82,16 +83,16 @@ def new_login_csrf() -> str:
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.path.startswith(PUBLIC):
         return await handler(request)
-    db = request.app["db"]
-    now: datetime = request.app["now"]()
+    db = request.app[DB]
+    now: datetime = request.app[NOW]()
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, token = header.partition(" ")
         user = await users.user_for_token(db, token.strip()) if scheme.lower() == "bearer" else None
         if user is None:
             raise Problem(401, "API 令牌无效或已吊销")
-        request["user"] = user
-        request["via"] = "token"
+        request[USER] = user
+        request[VIA] = "token"
         return await handler(request)
     cookie = request.cookies.get(SESSION_COOKIE, "")
     session = await users.get_session(db, cookie, now=now) if cookie else None
@@ -103,7 +104,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         raise web.HTTPFound(f"/login?next={request.rel_url.path_qs}")
     if request.method in UNSAFE and not await _csrf_ok(request, session):
         raise forbidden("CSRF 校验失败:请刷新页面后重试")
-    request["user"] = session.user
-    request["session"] = session
-    request["via"] = "session"
+    request[USER] = session.user
+    request[SESSION] = session
+    request[VIA] = "session"
     return await handler(request)

@@ -23,6 +23,17 @@ from govmedia.web.auth import (
     scope_of,
 )
 from govmedia.web.errors import Problem, bad_request, forbidden, not_found
+from govmedia.web.keys import (
+    CACHE,
+    CONFIG,
+    DB,
+    LIMITER,
+    NOW,
+    SESSION,
+    SESSION_LIFETIME,
+    SETTINGS,
+    USER,
+)
 from monitor.cities import city_name
 from monitor.quarter import Quarter
 from monitor.report_chart import svg_bars
@@ -58,8 +69,8 @@ ENV.filters["percent"] = _percent
 
 
 def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
-    session = request.get("session")
-    user = request.get("user")
+    session = request.get(SESSION)
+    user = request.get(USER)
     page = ENV.get_template(template).render(
         user=user,
         role_label=ROLE_LABELS[user.role] if user else "",
@@ -75,7 +86,7 @@ def error_page(request: web.Request, status: int, message: str) -> web.Response:
 
 
 def _now(request: web.Request) -> datetime:
-    now: datetime = request.app["now"]()
+    now: datetime = request.app[NOW]()
     return now
 
 
@@ -107,7 +118,7 @@ def _login_page(request: web.Request, status: int = 200, message: str = "") -> w
         token,
         httponly=True,
         samesite="Strict",
-        secure=request.app["settings"].secure_cookies,
+        secure=request.app[SETTINGS].secure_cookies,
         path="/login",
     )
     return response
@@ -125,15 +136,15 @@ async def login(request: web.Request) -> web.Response:
         return _login_page(request, 403, "页面已过期(CSRF 校验失败),请重新登录")
     username = str(form.get("username", "")).strip()[:100]
     password = str(form.get("password", ""))
-    limiter = request.app["limiter"]
+    limiter = request.app[LIMITER]
     wait = limiter.blocked(username, remote(request))
     if wait:
         return _login_page(request, 429, f"登录失败次数过多,请 {int(wait) + 1} 秒后再试")
-    user = await users.authenticate(request.app["db"], username, password)
+    user = await users.authenticate(request.app[DB], username, password)
     if user is None:
         limiter.failed(username, remote(request))
         await users.record(
-            request.app["db"],
+            request.app[DB],
             _now(request),
             username or "-",
             "login.failed",
@@ -143,12 +154,12 @@ async def login(request: web.Request) -> web.Response:
         )
         return _login_page(request, 401, "用户名或密码错误")
     limiter.succeeded(username, remote(request))
-    settings = request.app["settings"]
+    settings = request.app[SETTINGS]
     session_id, _csrf = await users.create_session(
-        request.app["db"],
+        request.app[DB],
         user,
         now=_now(request),
-        lifetime=request.app["session_lifetime"],
+        lifetime=request.app[SESSION_LIFETIME],
         remote=remote(request),
     )
     response = web.HTTPSeeOther(_safe_next(str(form.get("next", "/"))))
@@ -159,7 +170,7 @@ async def login(request: web.Request) -> web.Response:
         samesite="Lax",
         secure=settings.secure_cookies,
         path="/",
-        max_age=int(request.app["session_lifetime"].total_seconds()),
+        max_age=int(request.app[SESSION_LIFETIME].total_seconds()),
     )
     response.del_cookie(LOGIN_CSRF_COOKIE, path="/login")
     raise response
@@ -169,7 +180,7 @@ async def login(request: web.Request) -> web.Response:
 async def logout(request: web.Request) -> web.Response:
     user = current_user(request)
     await users.end_session(
-        request.app["db"],
+        request.app[DB],
         request.cookies.get(SESSION_COOKIE, ""),
         now=_now(request),
         actor=user.username,
@@ -222,9 +233,7 @@ def _charts(figures: dict[str, Any], city_labels: dict[str, str]) -> list[str]:
 @routes.get("/")
 async def dashboard(request: web.Request) -> web.Response:
     quarter = params.quarter(request.query, _this_quarter(request))
-    figures = await request.app["cache"].dashboard(
-        request.app["db"], scope_of(request), str(quarter)
-    )
+    figures = await request.app[CACHE].dashboard(request.app[DB], scope_of(request), str(quarter))
     city_labels = {
         r["key"]: city_name(r["key"], figures["city_sponsors"].get(r["key"], ()))
         for r in figures["pass_rate_by_city"]
@@ -245,9 +254,9 @@ async def dashboard(request: web.Request) -> web.Response:
 @routes.get("/accounts")
 async def inventory(request: web.Request) -> web.Response:
     filters = params.account_filters(request.query)
-    page, per_page = params.paging(request.query, request.app["settings"].page_size)
+    page, per_page = params.paging(request.query, request.app[SETTINGS].page_size)
     result = await scoped.search_accounts(
-        request.app["db"], scope_of(request), **filters, page=page, per_page=per_page
+        request.app[DB], scope_of(request), **filters, page=page, per_page=per_page
     )
     base = {k: v for k, v in filters.items() if v}
     return render(
@@ -266,7 +275,7 @@ async def inventory(request: web.Request) -> web.Response:
 
 @routes.get("/accounts/{pk:\\d+}")
 async def account_page(request: web.Request) -> web.Response:
-    db = request.app["db"]
+    db = request.app[DB]
     record = await scoped.account_in_scope(db, scope_of(request), request.match_info["pk"])
     if record is None:
         raise not_found()
@@ -303,7 +312,7 @@ async def filing_form(request: web.Request) -> web.Response:
     account = request.query.get("account", "").strip()
     values: dict[str, str] = {}
     if kind != "open":
-        record = await scoped.account_in_scope(request.app["db"], scope_of(request), account)
+        record = await scoped.account_in_scope(request.app[DB], scope_of(request), account)
         if record is None:
             raise not_found()
         values = dict(record.fields)
@@ -320,14 +329,14 @@ async def filing_submit(request: web.Request) -> web.Response:
     keys = {f.key for f in FIELDS}
     fields = {k: str(form.get(k, "")) for k in keys if str(form.get(k, "")).strip()}
     if kind == "change":
-        current = await scoped.account_in_scope(request.app["db"], scope_of(request), account)
+        current = await scoped.account_in_scope(request.app[DB], scope_of(request), account)
         if current is not None:  # the form shows every field; file only what differs
             fields = {k: v for k, v in fields.items() if current.fields.get(k, "") != v.strip()}
     elif kind != "open":
         fields = {}
     try:
         receipt = await actions.file(
-            request.app["db"],
+            request.app[DB],
             current_user(request),
             _now(request),
             kind=kind,
@@ -343,7 +352,7 @@ async def filing_submit(request: web.Request) -> web.Response:
         return render(
             request, "filing.html", status=problem.status, error=problem.message, **context
         )
-    request.app["cache"].clear()
+    request.app[CACHE].clear()
     notice = f"已备案: {receipt.kind.value}" + (
         ";提示: " + ";".join(receipt.warnings) if receipt.warnings else ""
     )
@@ -356,7 +365,7 @@ async def filing_submit(request: web.Request) -> web.Response:
 @routes.get("/sample")
 async def sample_page(request: web.Request) -> web.Response:
     quarter = params.quarter(request.query, _this_quarter(request))
-    sample = await scoped.scoped_sample(request.app["db"], scope_of(request), str(quarter))
+    sample = await scoped.scoped_sample(request.app[DB], scope_of(request), str(quarter))
     labels = {str(r): label for r, label in REASON_LABELS.items()}
     return render(request, "sample.html", quarter=quarter, sample=sample, reason_labels=labels)
 
@@ -367,9 +376,9 @@ async def ledger_page(request: web.Request) -> web.Response:
     if quarter:
         quarter = str(params.quarter(request.query, _this_quarter(request)))
     status = params.ledger_status(request.query)
-    page, per_page = params.paging(request.query, request.app["settings"].page_size)
+    page, per_page = params.paging(request.query, request.app[SETTINGS].page_size)
     result = await scoped.ledger_page(
-        request.app["db"],
+        request.app[DB],
         scope_of(request),
         quarter=quarter,
         status=status,
@@ -400,7 +409,7 @@ async def ledger_update(request: web.Request) -> web.Response:
     back = _safe_next(str(form.get("back", "/ledger")))
     try:
         done = await actions.feedback(
-            request.app["db"],
+            request.app[DB],
             current_user(request),
             _now(request),
             entry_id,
@@ -413,7 +422,7 @@ async def ledger_update(request: web.Request) -> web.Response:
             sep = "&" if "?" in back else "?"
             raise web.HTTPSeeOther(f"{back}{sep}error={quote(problem.message)}") from problem
         raise
-    request.app["cache"].clear()
+    request.app[CACHE].clear()
     notice = f"台账条目 #{done.entry_id}: {done.old.value} → {done.new.value}"
     sep = "&" if "?" in back else "?"
     raise web.HTTPSeeOther(f"{back}{sep}notice={quote(notice)}")
@@ -424,7 +433,7 @@ async def ledger_update(request: web.Request) -> web.Response:
 
 @routes.get("/exports")
 async def exports_page(request: web.Request) -> web.Response:
-    whole = await scoped.covers_everything(request.app["db"], scope_of(request))
+    whole = await scoped.covers_everything(request.app[DB], scope_of(request))
     return render(request, "exports.html", quarter=_this_quarter(request), bulletin=whole)
 
 
@@ -456,7 +465,7 @@ def _format(request: web.Request, allowed: tuple[str, ...]) -> str:
 @routes.get("/exports/accounts")
 async def export_accounts(request: web.Request) -> web.Response:
     fmt = _format(request, ("csv", "xlsx", "json"))
-    rows = await scoped.export_rows(request.app["db"], scope_of(request))
+    rows = await scoped.export_rows(request.app[DB], scope_of(request))
     headers = [f.header for f in FIELDS]
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"accounts.{fmt}"
@@ -479,7 +488,7 @@ async def export_ledger(request: web.Request) -> web.Response:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"ledger.{fmt}"
         await write_ledger(
-            request.app["db"],
+            request.app[DB],
             path,
             fmt,
             quarter=str(quarter),
@@ -494,15 +503,15 @@ async def export_bulletin(request: web.Request) -> web.Response:
     from monitor.report import write_report
     from monitor.workdays import DeadlineRule
 
-    if not await scoped.covers_everything(request.app["db"], scope_of(request)):
+    if not await scoped.covers_everything(request.app[DB], scope_of(request)):
         raise forbidden("通报涵盖全部账号,仅向管理范围覆盖全部账号的用户提供")
     fmt = _format(request, ("html", "docx"))
     quarter = params.quarter(request.query, _this_quarter(request))
-    rule = DeadlineRule.from_config(request.app["config"])
+    rule = DeadlineRule.from_config(request.app[CONFIG])
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"bulletin.{fmt}"
         await write_report(
-            request.app["db"],
+            request.app[DB],
             path,
             quarter,
             issued=_now(request).astimezone(SHANGHAI).date(),
