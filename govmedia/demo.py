@@ -32,24 +32,14 @@ from registry.db import Database
 from registry.filing import file_on_account
 from registry.inventory import export_inventory, import_inventory
 from registry.lifecycle import Kind
+from registry.reviews import HEADERS as review_headers
 from registry.reviews import import_reviews
 from registry.times import SHANGHAI
 from registry.writer import FilingMeta
 
 SAMPLE = "sample/inventory.csv"
 FAULTS = {Fault.DORMANT: 0.08, Fault.GONE: 0.03, Fault.EMPTY: 0.03, Fault.CHALLENGE: 0.02}
-REVIEW_HEADERS = [
-    "平台",
-    "账号ID",
-    "标题",
-    "链接",
-    "初审人",
-    "初审时间",
-    "复审人",
-    "复审时间",
-    "终审人",
-    "终审时间",
-]
+REVIEW_HEADERS = list(review_headers)  # the review sheet as units send it
 
 
 @dataclass

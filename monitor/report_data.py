@@ -15,18 +15,16 @@ from checks.codes import PROBLEM_LABELS
 from monitor.cities import city_code, city_name
 from monitor.quarter import Quarter
 from monitor.workdays import Deadline, DeadlineRule
+from registry import monitoring
 from registry.db import Database
 from registry.fields import Status
 from registry.ledger_chain import chain_head
 from registry.ledger_status import LedgerStatus
 from registry.schema import (
     accounts,
-    inspections,
     ledger_entries,
-    runs,
     sample_members,
     samples,
-    units,
 )
 
 VETO, SERIOUS = "veto", "serious"
@@ -119,7 +117,7 @@ def percent(value: float | None) -> str:
 async def gather(db: Database, quarter: Quarter, *, issued: date, rule: DeadlineRule) -> Bulletin:
     async with db.read() as conn:
         population, sample_size = await _sample(conn, str(quarter))
-        outcomes = await _outcomes(conn, str(quarter))
+        outcomes = list((await monitoring.latest_outcomes(conn, str(quarter))).values())
         problems = _group(await _entries(conn, str(quarter)))
         carried = [
             entry
@@ -187,29 +185,6 @@ async def _sample(conn: AsyncConnection, quarter: str) -> tuple[int, int]:
         .where(sample_members.c.sample_id == sample.id)
     )
     return int(sample.population_size), int(size.scalar_one())
-
-
-async def _outcomes(conn: AsyncConnection, quarter: str) -> list[tuple[str, str, str, str]]:
-    """(outcome, platform, region code, sponsor) of each account's latest inspection in the
-    quarter's runs."""
-    result = await conn.execute(
-        select(
-            inspections.c.account_pk,
-            inspections.c.outcome,
-            accounts.c.platform,
-            accounts.c.region_code,
-            units.c.name,
-        )
-        .join(runs, inspections.c.run_id == runs.c.id)
-        .join(accounts, inspections.c.account_pk == accounts.c.id)
-        .join(units, accounts.c.sponsor_id == units.c.id)
-        .where(runs.c.quarter == quarter)
-        .order_by(inspections.c.inspected_at, inspections.c.id)
-    )
-    latest: dict[int, tuple[str, str, str, str]] = {}
-    for pk, outcome, platform, region, sponsor in result:
-        latest[pk] = (outcome, platform, region, sponsor)
-    return list(latest.values())
 
 
 async def _entries(conn: AsyncConnection, quarter: str) -> list[NamedEntry]:

@@ -9,14 +9,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, select, update
+from sqlalchemy import ColumnElement, and_, case, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from checks.model import AccountFacts, Finding, Post
 from registry.accounts_view import account_select
 from registry.fields import Status
-from registry.schema import accounts, feed_states, inspections, runs, sample_members, samples
+from registry.schema import accounts, feed_states, inspections, runs, sample_members, samples, units
 
 
 @dataclass(frozen=True, slots=True)
@@ -412,3 +412,30 @@ def today_of(moment: datetime) -> date:
     from registry.times import SHANGHAI
 
     return moment.astimezone(SHANGHAI).date()
+
+
+async def latest_outcomes(
+    conn: AsyncConnection, quarter: str, where: ColumnElement[bool] | None = None
+) -> dict[int, tuple[str, str, str, str]]:
+    """Account pk -> (outcome, platform, region code, sponsor) of its latest inspection in the
+    quarter's runs (optionally only the accounts ``where`` selects)."""
+    query = (
+        select(
+            inspections.c.account_pk,
+            inspections.c.outcome,
+            accounts.c.platform,
+            accounts.c.region_code,
+            units.c.name,
+        )
+        .join(runs, inspections.c.run_id == runs.c.id)
+        .join(accounts, inspections.c.account_pk == accounts.c.id)
+        .join(units, accounts.c.sponsor_id == units.c.id)
+        .where(runs.c.quarter == quarter)
+        .order_by(inspections.c.inspected_at, inspections.c.id)
+    )
+    if where is not None:
+        query = query.where(where)
+    return {
+        pk: (outcome, platform, region, sponsor)
+        for pk, outcome, platform, region, sponsor in await conn.execute(query)
+    }

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 
 from checks.codes import PROBLEM_LABELS
+from registry import monitoring
 from registry.accounts_view import account_select, as_records, row_fields, sponsor_unit
 from registry.db import Database
 from registry.fields import KEYS
@@ -26,7 +27,6 @@ from registry.schema import (
     runs,
     sample_members,
     samples,
-    units,
 )
 from registry.scope import Scope, prefix_clause
 
@@ -279,23 +279,10 @@ async def dashboard(db: Database, scope: Scope, quarter: str) -> dict[str, Any]:
                     )
                 ).scalar_one()
             )
-        outcomes = await conn.execute(
-            select(
-                inspections.c.account_pk,
-                inspections.c.outcome,
-                accounts.c.platform,
-                accounts.c.region_code,
-                units.c.name,
-            )
-            .join(runs, inspections.c.run_id == runs.c.id)
-            .join(accounts, inspections.c.account_pk == accounts.c.id)
-            .join(units, accounts.c.sponsor_id == units.c.id)
-            .where(runs.c.quarter == quarter, clause)
-            .order_by(inspections.c.inspected_at, inspections.c.id)
-        )
+        outcomes = await monitoring.latest_outcomes(conn, quarter, clause)
         latest: dict[int, tuple[str, str, str]] = {}
         sponsors: dict[str, set[str]] = defaultdict(set)
-        for pk, outcome, platform, region, sponsor in outcomes:
+        for pk, (outcome, platform, region, sponsor) in outcomes.items():
             latest[pk] = (outcome, platform, region)
             if len(sponsors[region[:4] + "00"]) < 20:
                 sponsors[region[:4] + "00"].add(sponsor)
