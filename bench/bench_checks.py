@@ -70,14 +70,20 @@ def account_input(rng: random.Random) -> InspectionInput:
         before = published - timedelta(minutes=30)
         reviews.append(
             ReviewRecord(
-                title=title, url=url,
-                first_reviewer="编辑", first_reviewed_at=before - timedelta(hours=2),
-                second_reviewer="科长", second_reviewed_at=before - timedelta(hours=1),
-                final_reviewer="主任", final_reviewed_at=before,
+                title=title,
+                url=url,
+                first_reviewer="编辑",
+                first_reviewed_at=before - timedelta(hours=2),
+                second_reviewer="科长",
+                second_reviewed_at=before - timedelta(hours=1),
+                final_reviewer="主任",
+                final_reviewed_at=before,
             )
         )
     rng.shuffle(posts)
-    account = AccountFacts("微信公众号", "gh_bench", "某县发布", "某县人民政府办公室", "510121", "正常")
+    account = AccountFacts(
+        "微信公众号", "gh_bench", "某县发布", "某县人民政府办公室", "510121", "正常"
+    )
     return InspectionInput(account, AT, posts, reviews)
 
 

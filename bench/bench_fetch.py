@@ -110,8 +110,14 @@ class LagTicker:
 
 def machine_busy_seconds() -> float:
     t = psutil.cpu_times()
-    return t.user + t.nice + t.system + getattr(t, "irq", 0) + getattr(t, "softirq", 0) \
+    return (
+        t.user
+        + t.nice
+        + t.system
+        + getattr(t, "irq", 0)
+        + getattr(t, "softirq", 0)
         + getattr(t, "steal", 0)
+    )
 
 
 def cpu_seconds(processes: list[psutil.Process]) -> float:
@@ -162,8 +168,13 @@ async def measure_parse(base: str, samples: int = 40) -> tuple[float, int]:
     return statistics.median(times), len(body)
 
 
-async def run_phase(name: str, n: int, body: Callable[[LagTicker], Any],
-                    server: psutil.Process, workers: Callable[[], list[psutil.Process]]) -> Phase:
+async def run_phase(
+    name: str,
+    n: int,
+    body: Callable[[LagTicker], Any],
+    server: psutil.Process,
+    workers: Callable[[], list[psutil.Process]],
+) -> Phase:
     me = psutil.Process()
     main0, server0 = cpu_seconds([me]), cpu_seconds([server])
     worker_procs = workers()
@@ -175,9 +186,16 @@ async def run_phase(name: str, n: int, body: Callable[[LagTicker], Any],
         seconds = time.perf_counter() - start
     worker_procs = workers() or worker_procs
     return Phase(
-        name, n, seconds, statuses, ticker.p99_ms(), ticker.max_ms(),
-        cpu_seconds([me]) - main0, cpu_seconds(worker_procs) - workers0,
-        cpu_seconds([server]) - server0, machine_busy_seconds() - machine0,
+        name,
+        n,
+        seconds,
+        statuses,
+        ticker.p99_ms(),
+        ticker.max_ms(),
+        cpu_seconds([me]) - main0,
+        cpu_seconds(worker_procs) - workers0,
+        cpu_seconds([server]) - server0,
+        machine_busy_seconds() - machine0,
     )
 
 
@@ -185,8 +203,10 @@ async def pipeline(base: str, n: int, concurrency: int, server: psutil.Process) 
     settings = FetchSettings(concurrency=concurrency)
     started = time.perf_counter()
     async with Fetcher(settings) as fetcher:
-        print(f"  pipeline start-up (parser processes): {time.perf_counter() - started:.2f} s",
-              flush=True)
+        print(
+            f"  pipeline start-up (parser processes): {time.perf_counter() - started:.2f} s",
+            flush=True,
+        )
         me = psutil.Process()
 
         def workers() -> list[psutil.Process]:
@@ -206,13 +226,16 @@ async def pipeline(base: str, n: int, concurrency: int, server: psutil.Process) 
 
 def feedparser_defaults(data: bytes, content_type: str | None, url: str) -> bool:
     """What naive code calls: feedparser.parse with its defaults (HTML sanitizing on)."""
-    result = feedparser.parse(io.BytesIO(data), response_headers={
-        "content-type": content_type or "", "content-location": url})
+    result = feedparser.parse(
+        io.BytesIO(data),
+        response_headers={"content-type": content_type or "", "content-location": url},
+    )
     return len(result.entries) == 20
 
 
-async def naive(base: str, n: int, concurrency: int, server: psutil.Process,
-                defaults: bool = False) -> Phase:
+async def naive(
+    base: str, n: int, concurrency: int, server: psutil.Process, defaults: bool = False
+) -> Phase:
     connector = aiohttp.TCPConnector(limit=concurrency)
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=10)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
@@ -237,12 +260,22 @@ async def naive(base: str, n: int, concurrency: int, server: psutil.Process,
 
 
 def start_server(latency_ms: float, gzip: bool) -> tuple[subprocess.Popen[str], str]:
-    cmd = [sys.executable, "-m", "monitor.simserver", "--port", "0", "--latency-ms",
-           str(latency_ms), "--now", NOW]
+    cmd = [
+        sys.executable,
+        "-m",
+        "monitor.simserver",
+        "--port",
+        "0",
+        "--latency-ms",
+        str(latency_ms),
+        "--now",
+        NOW,
+    ]
     if not gzip:
         cmd.append("--no-gzip")
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True,
-                            cwd=Path(__file__).resolve().parent.parent)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parent.parent
+    )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     if "listening on" not in line:
@@ -256,17 +289,25 @@ def report(phase: Phase, bound: float, parse_s: float) -> None:
     # the same bound on the cores the server and other processes left to the client
     left = max(0.1, CORES - (phase.cpu_server + phase.cpu_others) / phase.seconds)
     bound_left = max(bound, parse_s / left)
-    print(f"  {phase.name:9s} N={phase.accounts}: {phase.seconds:8.1f} s  "
-          f"{phase.rate:7.1f} accounts/s  efficiency {bound * phase.accounts / phase.seconds:.2f}"
-          f"  loop lag p99 {phase.lag_p99_ms:6.1f} ms (max {phase.lag_max_ms:.0f})  statuses {st}")
-    print(f"  {'':9s} CPU s: main {phase.cpu_main:.1f}, parser workers {phase.cpu_workers:.1f}, "
-          f"server {phase.cpu_server:.1f}  "
-          f"(per feed: {1000 * (phase.cpu_main + phase.cpu_workers) / phase.accounts:.2f} ms "
-          f"client, {1000 * phase.cpu_server / phase.accounts:.2f} ms server); "
-          f"other processes on the machine {phase.cpu_others:.1f} "
-          f"({phase.cpu_others / phase.seconds:.2f} cores on average)", flush=True)
-    print(f"  {'':9s} cores left to the client {left:.2f} -> efficiency on them "
-          f"{bound_left * phase.accounts / phase.seconds:.2f}", flush=True)
+    print(
+        f"  {phase.name:9s} N={phase.accounts}: {phase.seconds:8.1f} s  "
+        f"{phase.rate:7.1f} accounts/s  efficiency {bound * phase.accounts / phase.seconds:.2f}"
+        f"  loop lag p99 {phase.lag_p99_ms:6.1f} ms (max {phase.lag_max_ms:.0f})  statuses {st}"
+    )
+    print(
+        f"  {'':9s} CPU s: main {phase.cpu_main:.1f}, parser workers {phase.cpu_workers:.1f}, "
+        f"server {phase.cpu_server:.1f}  "
+        f"(per feed: {1000 * (phase.cpu_main + phase.cpu_workers) / phase.accounts:.2f} ms "
+        f"client, {1000 * phase.cpu_server / phase.accounts:.2f} ms server); "
+        f"other processes on the machine {phase.cpu_others:.1f} "
+        f"({phase.cpu_others / phase.seconds:.2f} cores on average)",
+        flush=True,
+    )
+    print(
+        f"  {'':9s} cores left to the client {left:.2f} -> efficiency on them "
+        f"{bound_left * phase.accounts / phase.seconds:.2f}",
+        flush=True,
+    )
 
 
 async def main_async(args: argparse.Namespace) -> None:
@@ -282,15 +323,21 @@ async def main_async(args: argparse.Namespace) -> None:
         parse_bound = parse_s / cores
         per_account = max(network_bound, parse_bound)
         print(f"feed: {size} bytes; one parse {parse_s * 1000:.2f} ms; cores {cores}")
-        print(f"bound per account: network {network_bound * 1000:.2f} ms, parsing "
-              f"{parse_bound * 1000:.2f} ms -> N={n}: {per_account * n:.1f} s "
-              f"({1 / per_account:.1f} accounts/s)", flush=True)
+        print(
+            f"bound per account: network {network_bound * 1000:.2f} ms, parsing "
+            f"{parse_bound * 1000:.2f} ms -> N={n}: {per_account * n:.1f} s "
+            f"({1 / per_account:.1f} accounts/s)",
+            flush=True,
+        )
         sampler.start()
         phase = await pipeline(base, n, args.concurrency, server)
         report(phase, per_account, parse_s)
         peak_pipeline = sampler.peak_client
-        print(f"  peak RSS client (main + parser processes) {peak_pipeline / 2**20:.0f} MB, "
-              f"server {sampler.peak_server / 2**20:.0f} MB", flush=True)
+        print(
+            f"  peak RSS client (main + parser processes) {peak_pipeline / 2**20:.0f} MB, "
+            f"server {sampler.peak_server / 2**20:.0f} MB",
+            flush=True,
+        )
         if args.baseline_accounts != 0:
             nb = args.baseline_accounts or n
             defaults = args.naive_parser == "feedparser-defaults"
@@ -308,17 +355,26 @@ async def main_async(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--accounts", type=int, default=25000)
     parser.add_argument("--latency-ms", type=float, default=100.0)
     parser.add_argument("--concurrency", type=int, default=100)
-    parser.add_argument("--baseline-accounts", type=int, default=None,
-                        help="accounts for the naive baseline (default: --accounts; 0: skip)")
+    parser.add_argument(
+        "--baseline-accounts",
+        type=int,
+        default=None,
+        help="accounts for the naive baseline (default: --accounts; 0: skip)",
+    )
     parser.add_argument("--no-gzip", action="store_true")
-    parser.add_argument("--naive-parser", choices=["same", "feedparser-defaults"], default="same",
-                        help="the baseline's parser: parse_feed as the pipeline (default), or "
-                        "feedparser.parse with its defaults (HTML sanitizing on)")
+    parser.add_argument(
+        "--naive-parser",
+        choices=["same", "feedparser-defaults"],
+        default="same",
+        help="the baseline's parser: parse_feed as the pipeline (default), or "
+        "feedparser.parse with its defaults (HTML sanitizing on)",
+    )
     asyncio.run(main_async(parser.parse_args()))
 
 

@@ -63,17 +63,41 @@ def main() -> None:
         source = folder / "inventory.csv"
         write_inventory(source, args.accounts)
         url = args.db or f"sqlite+aiosqlite:///{folder / 'bench.db'}"
-        subprocess.run([sys.executable, "-m", "govmedia", "db", "upgrade", "--db", url], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "govmedia", "db", "upgrade", "--db", url],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         seconds, peak_mb = run_cli("accounts", "import", str(source), "--db", url)
-        print(f"import {args.accounts} accounts: {seconds:.1f} s, peak RSS {peak_mb:.0f} MB (target < 20 s, < 300 MB)")
+        print(
+            f"import {args.accounts} accounts: {seconds:.1f} s, peak RSS {peak_mb:.0f} MB (target < 20 s, < 300 MB)"
+        )
         seconds, peak_mb = run_cli("accounts", "import", str(source), "--db", url)
         print(f"re-import (all unchanged): {seconds:.1f} s, peak RSS {peak_mb:.0f} MB")
         for region in ("510100", "511802"):
             count, times = asyncio.run(query_times(url, region))
-            print(f"list --region {region}: {count} accounts, best {min(times) * 1000:.0f} ms, worst {max(times) * 1000:.0f} ms (query, target < 500 ms)")
+            print(
+                f"list --region {region}: {count} accounts, best {min(times) * 1000:.0f} ms, worst {max(times) * 1000:.0f} ms (query, target < 500 ms)"
+            )
             start = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "govmedia", "accounts", "list", "--region", region, "--db", url], check=True, stdout=subprocess.DEVNULL)
-            print(f"  the whole CLI command, Python start-up included: {(time.perf_counter() - start) * 1000:.0f} ms")
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "govmedia",
+                    "accounts",
+                    "list",
+                    "--region",
+                    region,
+                    "--db",
+                    url,
+                ],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+            print(
+                f"  the whole CLI command, Python start-up included: {(time.perf_counter() - start) * 1000:.0f} ms"
+            )
 
 
 if __name__ == "__main__":

@@ -104,7 +104,9 @@ async def main() -> None:
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         base = f"http://127.0.0.1:{port}"
-        print(f"engine {db.url.get_backend_name()}, {CLIENTS} concurrent clients, loadavg {os.getloadavg()}")
+        print(
+            f"engine {db.url.get_backend_name()}, {CLIENTS} concurrent clients, loadavg {os.getloadavg()}"
+        )
         for name, path in TARGETS.items():
             timings = await hammer(base, path, args.requests)
             q = statistics.quantiles(timings, n=100)

@@ -48,4 +48,3 @@ def load_dictionary(path: str | Path) -> tuple[WordingTerm, ...]:
     except OSError as exc:
         raise ValueError(f"{file}: cannot read wording dictionary: {exc}") from exc
     return parse_dictionary(text, str(file))
-

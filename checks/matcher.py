@@ -46,9 +46,7 @@ class Matcher(Generic[V]):
 
     __slots__ = ("_automaton", "_gate", "_wide", "size")
 
-    def __init__(
-        self, entries: Iterable[tuple[str, V]], gate: Iterable[str] | None = None
-    ) -> None:
+    def __init__(self, entries: Iterable[tuple[str, V]], gate: Iterable[str] | None = None) -> None:
         terms: dict[str, V] = {}
         for term, value in entries:
             if term:

@@ -99,8 +99,12 @@ class ParsePool:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [_PACKAGE_ROOT, env.get("PYTHONPATH")]))
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "monitor.feed_workers",
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env,
+            sys.executable,
+            "-m",
+            "monitor.feed_workers",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            env=env,
             limit=1 << 20,
         )
         self._procs.add(proc)
@@ -144,8 +148,13 @@ class ParsePool:
                     inflight.append(job)
                 try:
                     result = await asyncio.wait_for(self._read(proc), self.timeout_s)
-                except (TimeoutError, asyncio.IncompleteReadError, ConnectionError,
-                        pickle.UnpicklingError, EOFError) as exc:
+                except (
+                    TimeoutError,
+                    asyncio.IncompleteReadError,
+                    ConnectionError,
+                    pickle.UnpicklingError,
+                    EOFError,
+                ) as exc:
                     proc = await self._replace(proc, inflight, exc)
                     continue
                 job = inflight.popleft()
@@ -175,8 +184,9 @@ class ParsePool:
         (size,) = _HEADER.unpack(await proc.stdout.readexactly(_HEADER.size))
         return _unpack(pickle.loads(await proc.stdout.readexactly(size)))
 
-    async def _replace(self, proc: asyncio.subprocess.Process, inflight: deque[_Job],
-                       exc: BaseException) -> asyncio.subprocess.Process:
+    async def _replace(
+        self, proc: asyncio.subprocess.Process, inflight: deque[_Job], exc: BaseException
+    ) -> asyncio.subprocess.Process:
         """The feed at the head of ``inflight`` hung or killed the worker: fail it, restart."""
         culprit = inflight.popleft()
         url = culprit.args[2]
@@ -199,8 +209,15 @@ class ParsePool:
 
 # A ParsedFeed crosses the pipe as plain tuples: unpickling 20 slotted frozen dataclasses goes
 # through dataclasses' Python-level __setstate__ and cost the event loop 0.3 ms a feed.
-_Packed = tuple[list[tuple[str, str | None, datetime | None, str]], str | None, str | None,
-                str | None, str | None, str | None, bool]
+_Packed = tuple[
+    list[tuple[str, str | None, datetime | None, str]],
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+    bool,
+]
 
 
 def _pack(feed: ParsedFeed) -> _Packed:
@@ -211,8 +228,9 @@ def _pack(feed: ParsedFeed) -> _Packed:
 def _unpack(packed: Any) -> ParsedFeed:
     try:
         posts, title, fmt, encoding, bozo, error, challenge = packed
-        return ParsedFeed([Post(*post) for post in posts], title, fmt, encoding, bozo, error,
-                          challenge)
+        return ParsedFeed(
+            [Post(*post) for post in posts], title, fmt, encoding, bozo, error, challenge
+        )
     except (TypeError, ValueError) as exc:
         raise pickle.UnpicklingError("unexpected answer from parser process") from exc
 

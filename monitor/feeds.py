@@ -94,8 +94,12 @@ _CTIME = re.compile(  # Java's Date.toString(): "Fri Nov 20 08:30:00 CST 2026"
 _RFC822_ZONE = re.compile(
     r"^\s*(?:\w{3},\s*)?\d{1,2}\s+\w{3}\s+\d{2,4}\s+\d{1,2}:\d{2}(?::\d{2})?\s*(?P<tz>\S+)?\s*$"
 )
-_MONTHS = {m: i for i, m in enumerate(
-    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
 
 
 def _tz_from(token: str | None) -> tzinfo:
@@ -122,16 +126,25 @@ def parse_date(text: str | None) -> datetime | None:
         if match:
             g = match.groupdict()
             local = datetime(
-                int(g["y"]), int(g["m"]), int(g["d"]),
-                int(g["H"] or 0), int(g["M"] or 0), int(g["S"] or 0),
+                int(g["y"]),
+                int(g["m"]),
+                int(g["d"]),
+                int(g["H"] or 0),
+                int(g["M"] or 0),
+                int(g["S"] or 0),
                 tzinfo=_tz_from(g["tz"]),
             )
             return local.astimezone(SHANGHAI)
         match = _CTIME.match(text)
         if match and match["mon"].lower() in _MONTHS and match["tz"] in ("CST", "UTC", "GMT"):
             local = datetime(
-                int(match["y"]), _MONTHS[match["mon"].lower()], int(match["d"]),
-                int(match["H"]), int(match["M"]), int(match["S"]), tzinfo=_tz_from(match["tz"]),
+                int(match["y"]),
+                _MONTHS[match["mon"].lower()],
+                int(match["d"]),
+                int(match["H"]),
+                int(match["M"]),
+                int(match["S"]),
+                tzinfo=_tz_from(match["tz"]),
             )
             return local.astimezone(SHANGHAI)
         match = _RFC822_ZONE.search(text)
@@ -274,8 +287,11 @@ def _parse_json(body: bytes) -> ParsedFeed:
         if not isinstance(item, dict):
             continue
         content = next(
-            (v for k in ("content_html", "content_text", "summary")
-             if isinstance(v := item.get(k), str) and v),
+            (
+                v
+                for k in ("content_html", "content_text", "summary")
+                if isinstance(v := item.get(k), str) and v
+            ),
             "",
         )
         url = item.get("url") or item.get("external_url")
@@ -289,8 +305,9 @@ def _parse_json(body: bytes) -> ParsedFeed:
             )
         )
     fmt = "json" + version.rsplit("/", 1)[-1] if version else "json"
-    return ParsedFeed(posts=posts, title=_text(doc.get("title")) or None, format=fmt,
-                      encoding="utf-8")
+    return ParsedFeed(
+        posts=posts, title=_text(doc.get("title")) or None, format=fmt, encoding="utf-8"
+    )
 
 
 def parse_feed(body: bytes, content_type: str | None, url: str) -> ParsedFeed:

@@ -82,8 +82,9 @@ class _Outcome:
 class Fetcher:
     """Owns one aiohttp session and the parser pool; use as ``async with Fetcher(...)``."""
 
-    def __init__(self, settings: FetchSettings | None = None, *,
-                 pool: ParsePool | None = None) -> None:
+    def __init__(
+        self, settings: FetchSettings | None = None, *, pool: ParsePool | None = None
+    ) -> None:
         """``pool``: a started parser pool to use (and leave open) instead of an own one."""
         self.settings = settings or FetchSettings()
         self._lent_pool = pool
@@ -115,8 +116,12 @@ class Fetcher:
             raise
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if self._session is not None:
             await self._session.close()
         if self._pool is not None and self._pool is not self._lent_pool:
@@ -137,8 +142,13 @@ class Fetcher:
             host = self._hosts[key] = _Host(key, limits, asyncio.Semaphore(permits))
         return host
 
-    async def fetch(self, url: str, etag: str | None = None, last_modified: str | None = None,
-                    previous_posts: Sequence[Post] | None = None) -> FetchResult:
+    async def fetch(
+        self,
+        url: str,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        previous_posts: Sequence[Post] | None = None,
+    ) -> FetchResult:
         """Read and parse the feed at ``url``; on a 304 ``posts`` is ``previous_posts``."""
         if self._session is None or self._pool is None:
             raise RuntimeError("use Fetcher as 'async with Fetcher(...) as fetcher'")
@@ -169,11 +179,20 @@ class Fetcher:
             delay = self._retry_delay(attempts, outcome.retry_after_s)
             if delay is None:
                 break
-            log.info("fetch.retry", url=url, attempt=attempts, status=outcome.status,
-                     http_status=outcome.http_status, delay_s=round(delay, 3))
+            log.info(
+                "fetch.retry",
+                url=url,
+                attempt=attempts,
+                status=outcome.status,
+                http_status=outcome.http_status,
+                delay_s=round(delay, 3),
+            )
             await asyncio.sleep(delay)
         result = outcome.result or FetchResult(
-            url, outcome.status, outcome.http_status, error=outcome.error,
+            url,
+            outcome.status,
+            outcome.http_status,
+            error=outcome.error,
             retry_after_s=outcome.retry_after_s,
         )
         result.attempts = attempts
@@ -186,9 +205,15 @@ class Fetcher:
         host.stats.fetches += 1
         host.stats.by_status[result.status] += 1
         level = "warning" if result.outside_account else ("info" if not result.ok else "debug")
-        getattr(log, level)("fetch.done", url=url, status=result.status,
-                            http_status=result.http_status, attempts=attempts,
-                            error=result.error, elapsed_s=round(result.elapsed_s, 3))
+        getattr(log, level)(
+            "fetch.done",
+            url=url,
+            status=result.status,
+            http_status=result.http_status,
+            attempts=attempts,
+            error=result.error,
+            elapsed_s=round(result.elapsed_s, 3),
+        )
         return result
 
     def _retry_delay(self, attempt: int, retry_after: float | None) -> float | None:
@@ -244,22 +269,34 @@ class Fetcher:
             result.status = FetchStatus.BLOCKED if parsed.challenge else FetchStatus.PARSE_ERROR
             result.error = parsed.error
 
-    async def _request(self, url: str, headers: dict[str, str]
-                       ) -> tuple[_Outcome, bytes | None, str | None]:
+    async def _request(
+        self, url: str, headers: dict[str, str]
+    ) -> tuple[_Outcome, bytes | None, str | None]:
         """One HTTP exchange; the body is returned only for a 2xx within the size cap."""
         assert self._session is not None
         s = self.settings
         try:
-            async with asyncio.timeout(s.total_timeout_s), self._session.get(
-                url, headers=headers, max_redirects=s.max_redirects
-            ) as resp:
+            async with (
+                asyncio.timeout(s.total_timeout_s),
+                self._session.get(url, headers=headers, max_redirects=s.max_redirects) as resp,
+            ):
                 return await self._classify(url, resp)
         except aiohttp.ConnectionTimeoutError as exc:
-            return _Outcome(FetchStatus.TIMEOUT, error=f"connect timeout: {exc}", retryable=True), \
-                None, None
+            return (
+                _Outcome(FetchStatus.TIMEOUT, error=f"connect timeout: {exc}", retryable=True),
+                None,
+                None,
+            )
         except TimeoutError:
-            return _Outcome(FetchStatus.TIMEOUT, error=f"no complete answer in "
-                            f"{s.total_timeout_s:g} s", retryable=s.retry_timeouts), None, None
+            return (
+                _Outcome(
+                    FetchStatus.TIMEOUT,
+                    error=f"no complete answer in {s.total_timeout_s:g} s",
+                    retryable=s.retry_timeouts,
+                ),
+                None,
+                None,
+            )
         except aiohttp.TooManyRedirects:
             return _Outcome(FetchStatus.HTTP_ERROR, error="too many redirects"), None, None
         except (aiohttp.InvalidURL, ValueError) as exc:
@@ -272,13 +309,18 @@ class Fetcher:
             error = f"{type(exc).__name__}: {exc}"[:300]
             return _Outcome(FetchStatus.NETWORK, error=error), None, None
 
-    async def _classify(self, url: str, resp: aiohttp.ClientResponse
-                        ) -> tuple[_Outcome, bytes | None, str | None]:
+    async def _classify(
+        self, url: str, resp: aiohttp.ClientResponse
+    ) -> tuple[_Outcome, bytes | None, str | None]:
         status = resp.status
         if 200 <= status < 300:
             result = FetchResult(
-                url, FetchStatus.OK, status, etag=resp.headers.get("ETag"),
-                last_modified=resp.headers.get("Last-Modified"), final_url=str(resp.url),
+                url,
+                FetchStatus.OK,
+                status,
+                etag=resp.headers.get("ETag"),
+                last_modified=resp.headers.get("Last-Modified"),
+                final_url=str(resp.url),
             )
             cap = self.settings.max_body_bytes
             body = await _read_capped(resp, cap)
@@ -287,13 +329,20 @@ class Fetcher:
                 result.error = f"body larger than {cap} bytes"
                 return _Outcome(result.status, status, result.error, result=result), None, None
             result.body_bytes = len(body)
-            return _Outcome(FetchStatus.OK, status, result=result), body, \
-                resp.headers.get("Content-Type")
+            return (
+                _Outcome(FetchStatus.OK, status, result=result),
+                body,
+                resp.headers.get("Content-Type"),
+            )
         head = await _read_capped(resp, _ERROR_BODY_LIMIT, truncate=True) or b""
         if status == 304:
-            result = FetchResult(url, FetchStatus.NOT_MODIFIED, status,
-                                 etag=resp.headers.get("ETag"),
-                                 last_modified=resp.headers.get("Last-Modified"))
+            result = FetchResult(
+                url,
+                FetchStatus.NOT_MODIFIED,
+                status,
+                etag=resp.headers.get("ETag"),
+                last_modified=resp.headers.get("Last-Modified"),
+            )
             return _Outcome(FetchStatus.NOT_MODIFIED, status, result=result), None, None
         if status in (404, 410):
             return _Outcome(FetchStatus.GONE, status, f"HTTP {status}"), None, None
@@ -303,15 +352,34 @@ class Fetcher:
             return _Outcome(FetchStatus.HTTP_ERROR, status, "HTTP 403"), None, None
         retry_after = _retry_after(resp.headers.get("Retry-After"))
         if status == 429:
-            return _Outcome(FetchStatus.RATE_LIMITED, status, "HTTP 429", retryable=True,
-                            retry_after_s=retry_after), None, None
+            return (
+                _Outcome(
+                    FetchStatus.RATE_LIMITED,
+                    status,
+                    "HTTP 429",
+                    retryable=True,
+                    retry_after_s=retry_after,
+                ),
+                None,
+                None,
+            )
         if status >= 500:
-            return _Outcome(FetchStatus.HTTP_ERROR, status, f"HTTP {status}", retryable=True,
-                            retry_after_s=retry_after if status == 503 else None), None, None
+            return (
+                _Outcome(
+                    FetchStatus.HTTP_ERROR,
+                    status,
+                    f"HTTP {status}",
+                    retryable=True,
+                    retry_after_s=retry_after if status == 503 else None,
+                ),
+                None,
+                None,
+            )
         return _Outcome(FetchStatus.HTTP_ERROR, status, f"HTTP {status}"), None, None
 
-    async def fetch_many(self, requests: Iterable[FetchRequest], *, window: int | None = None
-                         ) -> AsyncGenerator[tuple[FetchRequest, FetchResult], None]:
+    async def fetch_many(
+        self, requests: Iterable[FetchRequest], *, window: int | None = None
+    ) -> AsyncGenerator[tuple[FetchRequest, FetchResult], None]:
         """Fetch every request, yielding ``(request, result)`` as each completes.
 
         Requests are interleaved by host so that a throttled host does not hold up the others,
@@ -326,9 +394,11 @@ class Fetcher:
             while queue or pending:
                 while queue and len(pending) < window:
                     request = queue.popleft()
-                    task = asyncio.create_task(self.fetch(
-                        request.url, request.etag, request.last_modified, request.previous_posts
-                    ))
+                    task = asyncio.create_task(
+                        self.fetch(
+                            request.url, request.etag, request.last_modified, request.previous_posts
+                        )
+                    )
                     task.add_done_callback(done.put_nowait)
                     pending[task] = request
                 finished = await done.get()
@@ -338,8 +408,9 @@ class Fetcher:
                 task.cancel()
 
 
-async def _read_capped(resp: aiohttp.ClientResponse, cap: int, truncate: bool = False
-                       ) -> bytes | None:
+async def _read_capped(
+    resp: aiohttp.ClientResponse, cap: int, truncate: bool = False
+) -> bytes | None:
     """The body, read chunk by chunk; ``None`` (connection dropped) once it passes ``cap``."""
     if not truncate and resp.content_length is not None and resp.content_length > cap:
         resp.close()

@@ -22,10 +22,18 @@ _CHARS = (
     "城市更新基层治理数字政府建设一网通办数据共享应急管理疫情防控文明创建志愿服务科技创新人才引进"
 )
 _TOPICS = (
-    "关于做好冬季安全生产工作的通知", "我市召开优化营商环境推进会", "政务服务“一网通办”再提速",
-    "2026年民生实事项目进展情况", "防汛抗旱工作部署会召开", "关于征求意见的公告",
-    "乡村振兴示范村建设观察", "城市更新项目集中开工", "就业创业补贴申领指南", "文明城市创建进行时",
-    "数字政府建设取得新进展", "养老服务体系建设提质增效",
+    "关于做好冬季安全生产工作的通知",
+    "我市召开优化营商环境推进会",
+    "政务服务“一网通办”再提速",
+    "2026年民生实事项目进展情况",
+    "防汛抗旱工作部署会召开",
+    "关于征求意见的公告",
+    "乡村振兴示范村建设观察",
+    "城市更新项目集中开工",
+    "就业创业补贴申领指南",
+    "文明城市创建进行时",
+    "数字政府建设取得新进展",
+    "养老服务体系建设提质增效",
 )
 _POOL_SIZE = 64
 _PARAGRAPH_CHARS = 80  # 80 CJK characters = 240 UTF-8 bytes
@@ -112,17 +120,22 @@ def render(
             "title": name,
             "home_page_url": home,
             "items": [
-                {"id": url, "url": url, "title": title, "content_html": html,
-                 "date_published": moment.isoformat(timespec="seconds")}
+                {
+                    "id": url,
+                    "url": url,
+                    "title": title,
+                    "content_html": html,
+                    "date_published": moment.isoformat(timespec="seconds"),
+                }
                 for title, url, moment, html in entries
             ],
         }
         return json.dumps(doc, ensure_ascii=False).encode("utf-8"), "application/feed+json"
     if fmt == "atom":
         body = "".join(
-            f"<entry><title>{escape(title)}</title><link href=\"{url}\"/><id>{url}</id>"
+            f'<entry><title>{escape(title)}</title><link href="{url}"/><id>{url}</id>'
             f"<updated>{moment.isoformat(timespec='seconds')}</updated>"
-            f"<content type=\"html\">{escape(html)}</content></entry>"
+            f'<content type="html">{escape(html)}</content></entry>'
             for title, url, moment, html in entries
         )
         text = (

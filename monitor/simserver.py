@@ -170,8 +170,9 @@ async def _faulty_response(
         return web.Response(status=503, text="service unavailable")
     if fault is Fault.RATE_LIMITED and failing:
         retry_after = f"{behaviour.retry_after_s:g}"
-        return web.Response(status=429, text="too many requests",
-                            headers={"Retry-After": retry_after})
+        return web.Response(
+            status=429, text="too many requests", headers={"Retry-After": retry_after}
+        )
     if fault is Fault.RESET_THEN_OK and failing:
         if request.transport is not None:
             request.transport.close()
@@ -181,8 +182,9 @@ async def _faulty_response(
     if fault is Fault.GONE:
         return web.Response(status=410, text="gone")
     if fault is Fault.CHALLENGE:
-        return web.Response(status=403, body=sim_content.CHALLENGE_PAGE,
-                            content_type="text/html", charset="utf-8")
+        return web.Response(
+            status=403, body=sim_content.CHALLENGE_PAGE, content_type="text/html", charset="utf-8"
+        )
     if fault is Fault.MALFORMED:
         return web.Response(body=sim_content.MALFORMED, content_type="application/rss+xml")
     if fault in (Fault.OVERSIZED, Fault.TRICKLE):
@@ -271,8 +273,9 @@ class RunningSim:
         await self.runner.cleanup()
 
 
-async def start(config: SimConfig | None = None, host: str = "127.0.0.1", port: int = 0
-                ) -> RunningSim:
+async def start(
+    config: SimConfig | None = None, host: str = "127.0.0.1", port: int = 0
+) -> RunningSim:
     """Start the simulated platform on ``host:port`` (0 = a free port) in this event loop."""
     app = create_app(config)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
@@ -321,8 +324,11 @@ async def _serve(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m monitor.simserver", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m monitor.simserver",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080, help="0 = a free port (printed)")
     parser.add_argument("--latency-ms", type=float, default=0.0)
@@ -330,8 +336,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--item-bytes", type=int, default=3000)
     parser.add_argument("--no-gzip", action="store_true")
     parser.add_argument("--now", help="ISO 8601 time the feeds are dated against")
-    parser.add_argument("--fault-mix", default="",
-                        help="e.g. gone=0.01,dormant=0.05 (share of accounts per fault)")
+    parser.add_argument(
+        "--fault-mix", default="", help="e.g. gone=0.01,dormant=0.05 (share of accounts per fault)"
+    )
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(args))

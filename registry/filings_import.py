@@ -121,9 +121,7 @@ async def import_filings(
     )
     errors: list[RowError] = []
     rows = [
-        r
-        for n, rec in records
-        if (r := _parse_row(path, n, rec, header_of, filed_by, now, errors))
+        r for n, rec in records if (r := _parse_row(path, n, rec, header_of, filed_by, now, errors))
     ]
     summary.rows = len(rows) + len({e.row for e in errors})
     async with db.read() if dry_run else db.write() as conn:

@@ -205,9 +205,7 @@ class ReviewRefused(Refused):
     """A review record submitted through the API was refused; nothing was written."""
 
 
-async def submit_review(
-    db: Database, record: Mapping[str, Any], now: datetime
-) -> tuple[int, bool]:
+async def submit_review(db: Database, record: Mapping[str, Any], now: datetime) -> tuple[int, bool]:
     """Store one review record (a unit's publishing system posting an approved post), with the
     import's rules; returns (account pk, whether it was new). Raises ReviewRefused."""
     unknown = sorted(set(record) - set(HEADERS.values()))

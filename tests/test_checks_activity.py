@@ -15,11 +15,18 @@ ACCOUNT = AccountFacts("微信公众号", "gh_test", "某县发布", "某县人�
 ACTIVITY = {"dormant", "zombie", "empty_shell"}
 
 
-def post(when: datetime | timedelta | None, title: str = "关于开展春季森林防火工作的通知",
-         content: str = "<p>各乡镇人民政府：现将有关事项通知如下。</p>") -> Post:
+def post(
+    when: datetime | timedelta | None,
+    title: str = "关于开展春季森林防火工作的通知",
+    content: str = "<p>各乡镇人民政府：现将有关事项通知如下。</p>",
+) -> Post:
     published = AT - when if isinstance(when, timedelta) else when
-    return Post(title=title, url=f"https://example.gov.cn/{title}/{when}", published_at=published,
-                content=content)
+    return Post(
+        title=title,
+        url=f"https://example.gov.cn/{title}/{when}",
+        published_at=published,
+        content=content,
+    )
 
 
 def originals(*ages_days: float) -> list[Post]:
@@ -51,16 +58,20 @@ IDLE_CASES = [
     ),
     ("unsorted items: newest in the middle", originals(30, 2, 60, 45), set()),
     ("unsorted old items", originals(40, 20, 60), {"dormant"}),
-    ("items dated after the time point are ignored", [post(-3 * D), *originals(20, 25, 26)],
-     {"dormant"}),
+    (
+        "items dated after the time point are ignored",
+        [post(-3 * D), *originals(20, 25, 26)],
+        {"dormant"},
+    ),
     ("exactly 90 days is dormant, not zombie", originals(90, 91, 200), {"dormant", "empty_shell"}),
     ("over 90 days: zombie supersedes dormant", originals(90.01, 100, 200), {"zombie"}),
     ("recent post but few originals", originals(1, 120), {"empty_shell"}),
 ]
 
 
-@pytest.mark.parametrize(("posts", "expected"), [c[1:] for c in IDLE_CASES],
-                         ids=[c[0] for c in IDLE_CASES])
+@pytest.mark.parametrize(
+    ("posts", "expected"), [c[1:] for c in IDLE_CASES], ids=[c[0] for c in IDLE_CASES]
+)
 def test_dormant_and_zombie(posts: list[Post], expected: set[str]) -> None:
     assert set(run(posts)) == expected
 
@@ -90,8 +101,9 @@ NEVER_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("posts", "phrase"), [c[1:] for c in NEVER_CASES],
-                         ids=[c[0] for c in NEVER_CASES])
+@pytest.mark.parametrize(
+    ("posts", "phrase"), [c[1:] for c in NEVER_CASES], ids=[c[0] for c in NEVER_CASES]
+)
 def test_never_published_is_empty_shell_only(posts: list[Post], phrase: str) -> None:
     found = run(posts)
     assert set(found) == {"empty_shell"}
@@ -121,13 +133,17 @@ SHELL_CASES = [
         ],
         "同期转发4条",
     ),
-    ("empty items do not count", [*originals(1, 10), post(2 * D, " ", content="<p> </p>")],
-     "空内容1条"),
+    (
+        "empty items do not count",
+        [*originals(1, 10), post(2 * D, " ", content="<p> </p>")],
+        "空内容1条",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("posts", "phrase"), [c[1:] for c in SHELL_CASES],
-                         ids=[c[0] for c in SHELL_CASES])
+@pytest.mark.parametrize(
+    ("posts", "phrase"), [c[1:] for c in SHELL_CASES], ids=[c[0] for c in SHELL_CASES]
+)
 def test_empty_shell_counts_original_posts(posts: list[Post], phrase: str | None) -> None:
     found = run(posts)
     if phrase is None:

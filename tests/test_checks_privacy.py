@@ -42,8 +42,11 @@ SCAN_CASES = [
     ("mobile with country code", "+86 139 1234 5678", ["mobile"]),
     ("full-width digits", "电话１３８１２３４５６７８", ["mobile"]),
     ("full-width hyphens", "电话138－1234－5678", ["mobile"]),
-    ("adjacent table cells stay apart", html_to_text(
-        "<tr><td>13812345678</td><td>13912345678</td></tr>"), ["mobile", "mobile"]),
+    (
+        "adjacent table cells stay apart",
+        html_to_text("<tr><td>13812345678</td><td>13912345678</td></tr>"),
+        ["mobile", "mobile"],
+    ),
     ("masked mobile passes", "联系人王先生138****1234", []),
     ("mobile inside a longer digit run", "订单号213812345678901", []),
     ("landline is not a mobile", "值班电话028-86123456", []),
@@ -60,12 +63,17 @@ SCAN_CASES = [
     ("bank card failing Luhn", f"卡号{CARD_BAD}", []),
     ("masked bank card passes", "卡号4111********1111", []),
     ("dates are not numbers", "时间：2026-03-31 2026-04-01", []),
-    ("several kinds", f"{ID_OK}，电话15912345678，卡号{CARD_OK}", ["id_card", "mobile", "bank_card"]),
+    (
+        "several kinds",
+        f"{ID_OK}，电话15912345678，卡号{CARD_OK}",
+        ["id_card", "mobile", "bank_card"],
+    ),
 ]
 
 
-@pytest.mark.parametrize(("text", "kinds"), [c[1:] for c in SCAN_CASES],
-                         ids=[c[0] for c in SCAN_CASES])
+@pytest.mark.parametrize(
+    ("text", "kinds"), [c[1:] for c in SCAN_CASES], ids=[c[0] for c in SCAN_CASES]
+)
 def test_find_personal_data(text: str, kinds: list[str]) -> None:
     assert [hit.kind for hit in find_personal_data(text)] == kinds
 
@@ -87,8 +95,9 @@ def test_mask_personal_data(text: str, masked: str) -> None:
     assert list(find_personal_data(mask_personal_data(text))) == []
 
 
-@pytest.mark.parametrize(("number", "valid"), [(ID_OK, True), (ID_WRONG_CHECK, False),
-                                               ("1101051949123100", False)])
+@pytest.mark.parametrize(
+    ("number", "valid"), [(ID_OK, True), (ID_WRONG_CHECK, False), ("1101051949123100", False)]
+)
 def test_valid_id_number(number: str, valid: bool) -> None:
     assert valid_id_number(number) is valid
 

@@ -16,12 +16,18 @@ ACTIVE = AccountFacts("抖音", "dy_1", "某县应急", "某县应急管理局",
 
 
 def recent(*ages_days: float) -> list[Post]:
-    return [Post(f"稿件{i}", f"https://e.gov.cn/{i}", AT - timedelta(days=d), "原创内容")
-            for i, d in enumerate(ages_days)]
+    return [
+        Post(f"稿件{i}", f"https://e.gov.cn/{i}", AT - timedelta(days=d), "原创内容")
+        for i, d in enumerate(ages_days)
+    ]
 
 
-def codes(account: AccountFacts, posts: list[Post] | None, status: FetchStatus | None = None,
-          policy: Policy | None = None) -> list[str]:
+def codes(
+    account: AccountFacts,
+    posts: list[Post] | None,
+    status: FetchStatus | None = None,
+    policy: Policy | None = None,
+) -> list[str]:
     inspection = InspectionInput(account, AT, posts, (), status)
     return [f.code for f in inspect(inspection, policy or Policy()) if f.code != "unreviewed_post"]
 
@@ -39,24 +45,50 @@ CASES = [
     ("timeout is not a problem of the account", ACTIVE, None, FetchStatus.TIMEOUT, []),
     ("blocked is not a problem of the account", ACTIVE, None, FetchStatus.BLOCKED, []),
     ("closed account gone: as filed", CLOSED, None, FetchStatus.GONE, []),
-    ("closed, last post on the closure day", CLOSED,
-     [Post("最后一条", None, datetime(2026, 1, 10, 23, 59))], FetchStatus.OK, []),
-    ("closed, post the day after closure", CLOSED,
-     [Post("复活", None, datetime(2026, 1, 11, 0, 0))], FetchStatus.OK, ["filing_mismatch"]),
+    (
+        "closed, last post on the closure day",
+        CLOSED,
+        [Post("最后一条", None, datetime(2026, 1, 10, 23, 59))],
+        FetchStatus.OK,
+        [],
+    ),
+    (
+        "closed, post the day after closure",
+        CLOSED,
+        [Post("复活", None, datetime(2026, 1, 11, 0, 0))],
+        FetchStatus.OK,
+        ["filing_mismatch"],
+    ),
     ("closed and silent for months: no dormant or zombie", CLOSED, recent(200), FetchStatus.OK, []),
     ("closed with an empty feed: no empty shell", CLOSED, [], FetchStatus.OK, []),
-    ("closed without interaction: only filing checked",
-     dataclasses.replace(CLOSED, interaction=False), recent(1), FetchStatus.OK, ["filing_mismatch"]),
-    ("deregistered, date unknown, post 13 days ago", GONE_FOR_GOOD, recent(13), FetchStatus.OK,
-     ["filing_mismatch"]),
+    (
+        "closed without interaction: only filing checked",
+        dataclasses.replace(CLOSED, interaction=False),
+        recent(1),
+        FetchStatus.OK,
+        ["filing_mismatch"],
+    ),
+    (
+        "deregistered, date unknown, post 13 days ago",
+        GONE_FOR_GOOD,
+        recent(13),
+        FetchStatus.OK,
+        ["filing_mismatch"],
+    ),
     ("deregistered, date unknown, post 15 days ago", GONE_FOR_GOOD, recent(15), FetchStatus.OK, []),
-    ("deregistered, post after the time point ignored", GONE_FOR_GOOD, recent(-1), FetchStatus.OK,
-     []),
+    (
+        "deregistered, post after the time point ignored",
+        GONE_FOR_GOOD,
+        recent(-1),
+        FetchStatus.OK,
+        [],
+    ),
 ]
 
 
-@pytest.mark.parametrize(("account", "posts", "status", "expected"), [c[1:] for c in CASES],
-                         ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("account", "posts", "status", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_registry_rules(account, posts, status, expected) -> None:
     assert codes(account, posts, status) == expected
 
@@ -92,8 +124,15 @@ def test_findings_come_in_interface_order() -> None:
     posts = [Post("攻府通知", None, AT - timedelta(days=20), "电话13812345678 限时抢购")]
     found = [f.code for f in inspect(InspectionInput(MUTE, AT, posts, ()), Policy())]
     assert found == [c for c in PROBLEM_LABELS if c in found]
-    assert set(found) == {"dormant", "empty_shell", "unreviewed_post", "no_interaction",
-                          "wording_error", "privacy_leak", "commercial_content"}
+    assert set(found) == {
+        "dormant",
+        "empty_shell",
+        "unreviewed_post",
+        "no_interaction",
+        "wording_error",
+        "privacy_leak",
+        "commercial_content",
+    }
 
 
 INTERFACE = [

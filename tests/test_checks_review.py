@@ -18,27 +18,44 @@ URL = "https://weibo.com/123456/P1a2b3"
 TITLE = "关于开展2026年春季森林防火工作的通知"
 
 
-def full(url: str | None = URL, title: str | None = TITLE, *, first: datetime | None = None,
-         second: datetime | None = None, final: datetime | None = None) -> ReviewRecord:
+def full(
+    url: str | None = URL,
+    title: str | None = TITLE,
+    *,
+    first: datetime | None = None,
+    second: datetime | None = None,
+    final: datetime | None = None,
+) -> ReviewRecord:
     stamp = PUBLISHED - timedelta(hours=2)
     return ReviewRecord(
-        title=title, url=url,
-        first_reviewer="编辑甲", first_reviewed_at=first or stamp,
-        second_reviewer="科长乙", second_reviewed_at=second or stamp,
-        final_reviewer="主任丙", final_reviewed_at=final or stamp,
+        title=title,
+        url=url,
+        first_reviewer="编辑甲",
+        first_reviewed_at=first or stamp,
+        second_reviewer="科长乙",
+        second_reviewed_at=second or stamp,
+        final_reviewer="主任丙",
+        final_reviewed_at=final or stamp,
     )
 
 
-def run(posts: list[Post], reviews: list[ReviewRecord], policy: Policy | None = None,
-        ) -> Finding | None:
+def run(
+    posts: list[Post],
+    reviews: list[ReviewRecord],
+    policy: Policy | None = None,
+) -> Finding | None:
     found = inspect(InspectionInput(ACCOUNT, AT, posts, reviews), policy or Policy())
     return next((f for f in found if f.code == "unreviewed_post"), None)
 
 
 POST = Post(TITLE, URL, PUBLISHED, "<p>正文</p>")
 MINUTE = timedelta(minutes=1)
-NO_FINAL = ReviewRecord(title=TITLE, url=URL, first_reviewed_at=PUBLISHED - MINUTE,
-                        second_reviewed_at=PUBLISHED - MINUTE)
+NO_FINAL = ReviewRecord(
+    title=TITLE,
+    url=URL,
+    first_reviewed_at=PUBLISHED - MINUTE,
+    second_reviewed_at=PUBLISHED - MINUTE,
+)
 
 CASES = [
     # (case, reviews, expected reason in the evidence or None when the post passes)
@@ -46,23 +63,44 @@ CASES = [
     ("final review at exactly the publication minute", [full(final=PUBLISHED)], None),
     ("final review one minute after publication", [full(final=PUBLISHED + MINUTE)], "终审时间"),
     ("final review one second before", [full(final=PUBLISHED - timedelta(seconds=1))], None),
-    ("final review in UTC at the same instant",
-     [full(final=datetime(2026, 3, 30, 2, 0, tzinfo=UTC))], None),
-    ("final review in UTC one minute later",
-     [full(final=datetime(2026, 3, 30, 2, 1, tzinfo=UTC))], "晚于发布时间"),
+    (
+        "final review in UTC at the same instant",
+        [full(final=datetime(2026, 3, 30, 2, 0, tzinfo=UTC))],
+        None,
+    ),
+    (
+        "final review in UTC one minute later",
+        [full(final=datetime(2026, 3, 30, 2, 1, tzinfo=UTC))],
+        "晚于发布时间",
+    ),
     ("first review after publication", [full(first=PUBLISHED + timedelta(hours=1))], "初审时间"),
     ("missing final review", [NO_FINAL], "缺少终审"),
     ("no record at all", [], "无审核记录"),
-    ("record of another post", [full(url="https://weibo.com/123456/Other", title="另一条")],
-     "无审核记录"),
-    ("matched by normalised title when the URL is absent",
-     [full(url=None, title=" 关于开展２０２６年春季【森林防火】工作的通知！ ")], None),
-    ("matched by URL despite scheme, fragment and trailing slash",
-     [full(url="http://WEIBO.com/123456/P1a2b3/#comment", title=None)], None),
-    ("URL match wins over a title match",
-     [full(title=None, final=PUBLISHED + MINUTE), full(url=None)], "终审时间"),
-    ("of two records with the same title the complete one counts",
-     [full(url=None, final=PUBLISHED + MINUTE), full(url=None)], None),
+    (
+        "record of another post",
+        [full(url="https://weibo.com/123456/Other", title="另一条")],
+        "无审核记录",
+    ),
+    (
+        "matched by normalised title when the URL is absent",
+        [full(url=None, title=" 关于开展２０２６年春季【森林防火】工作的通知！ ")],
+        None,
+    ),
+    (
+        "matched by URL despite scheme, fragment and trailing slash",
+        [full(url="http://WEIBO.com/123456/P1a2b3/#comment", title=None)],
+        None,
+    ),
+    (
+        "URL match wins over a title match",
+        [full(title=None, final=PUBLISHED + MINUTE), full(url=None)],
+        "终审时间",
+    ),
+    (
+        "of two records with the same title the complete one counts",
+        [full(url=None, final=PUBLISHED + MINUTE), full(url=None)],
+        None,
+    ),
 ]
 
 

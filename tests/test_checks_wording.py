@@ -49,7 +49,13 @@ def test_builtin_wording_errors(text: str, wrong: str, right: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["县人民政府召开常务会议", "中华人民共和国成立纪念日", "中共中央政治局会议", "国务院办公厅", ""],
+    [
+        "县人民政府召开常务会议",
+        "中华人民共和国成立纪念日",
+        "中共中央政治局会议",
+        "国务院办公厅",
+        "",
+    ],
 )
 def test_correct_wording_passes(text: str) -> None:
     assert run(one(text)) == {}
@@ -99,8 +105,10 @@ def test_builtin_dictionary_covers_domain_cases() -> None:
     pairs = {t.term: t.correction for t in builtin_dictionary()}
     for wrong, right in {(w, r) for _, w, r in WORDING_CASES}:
         assert pairs[wrong] == right
-    assert run(one("县攻府"), Policy.from_config({"wording_error": {"builtin_dictionary": False}}))\
+    assert (
+        run(one("县攻府"), Policy.from_config({"wording_error": {"builtin_dictionary": False}}))
         == {}
+    )
 
 
 COMMERCIAL_CASES = [
@@ -156,8 +164,9 @@ def test_matcher_agrees_with_naive_search_in_both_encodings(count: int) -> None:
         for term in chosen:  # non-overlapping leftmost-longest may hide only overlapping ones
             spans = [(s, s + len(t)) for s, t in found]
             start = text.index(term)
-            assert (start, term) in found or any(a < start + len(term) and start < b
-                                                 for a, b in spans)
+            assert (start, term) in found or any(
+                a < start + len(term) and start < b for a, b in spans
+            )
         assert found <= _naive_find(terms, text)
 
 

@@ -58,7 +58,9 @@ def test_import_list_show_json(cli, tmp_path: Path) -> None:  # type: ignore[no-
     assert {a["account_id"] for a in json.loads(listed.stdout)} == {
         r["account_id"] for r in rows if r["region_code"] == rows[0]["region_code"]
     }
-    shown = json.loads(cli("accounts", "show", f"{rows[0]['platform']}:{rows[0]['account_id']}", "--json").stdout)
+    shown = json.loads(
+        cli("accounts", "show", f"{rows[0]['platform']}:{rows[0]['account_id']}", "--json").stdout
+    )
     assert shown["account"]["name"] == rows[0]["name"] and shown["filings"][0]["kind"] == "开设"
 
 

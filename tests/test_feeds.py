@@ -15,8 +15,9 @@ NOW = datetime(2026, 11, 20, 12, 0, tzinfo=SHANGHAI)
 CST = timezone(timedelta(hours=8))
 
 
-def rss(items: str, *, channel_extra: str = "", encoding: str = "utf-8",
-        title: str = "广州发布") -> bytes:
+def rss(
+    items: str, *, channel_extra: str = "", encoding: str = "utf-8", title: str = "广州发布"
+) -> bytes:
     return (
         f'<?xml version="1.0" encoding="{encoding}"?>\n<rss version="2.0"><channel>'
         f"<title>{title}</title><link>https://www.gz.gov.cn/</link>{channel_extra}{items}"
@@ -26,8 +27,13 @@ def rss(items: str, *, channel_extra: str = "", encoding: str = "utf-8",
 
 def render_feed(fmt: str, **kwargs: object) -> tuple[bytes, str]:
     options: dict[str, object] = dict(
-        fmt=fmt, items=5, item_bytes=600, newest=NOW - timedelta(hours=3),
-        spacing=timedelta(days=2), date_style="rfc822", build_date=NOW,
+        fmt=fmt,
+        items=5,
+        item_bytes=600,
+        newest=NOW - timedelta(hours=3),
+        spacing=timedelta(days=2),
+        date_style="rfc822",
+        build_date=NOW,
     )
     options.update(kwargs)
     return render("acc1", **options)  # type: ignore[arg-type]
@@ -59,8 +65,11 @@ def test_declared_encodings(encoding: str) -> None:
     big5 = encoding == "big5"
     title = "關於冬季安全生產的通知" if big5 else "关于做好冬季安全生产工作的通知"
     channel = "廣州發佈" if big5 else "广州发布"
-    body = rss(f"<item><title>{title}</title><pubDate>Fri, 20 Nov 2026 08:30:00 +0800"
-               "</pubDate></item>", encoding=encoding, title=channel)
+    body = rss(
+        f"<item><title>{title}</title><pubDate>Fri, 20 Nov 2026 08:30:00 +0800</pubDate></item>",
+        encoding=encoding,
+        title=channel,
+    )
     parsed = parse_feed(body, "application/rss+xml", "u")
     assert parsed.ok, parsed.error
     assert parsed.posts[0].title == title and parsed.title == channel
@@ -110,8 +119,11 @@ def test_unreadable_dates(raw: str) -> None:
 
 
 def test_named_zone_rfc822_is_left_to_feedparser() -> None:
-    parsed = parse_feed(rss("<item><title>t</title>"
-                            "<pubDate>Fri, 20 Nov 2026 00:30:00 GMT</pubDate></item>"), None, "u")
+    parsed = parse_feed(
+        rss("<item><title>t</title><pubDate>Fri, 20 Nov 2026 00:30:00 GMT</pubDate></item>"),
+        None,
+        "u",
+    )
     assert parsed.posts[0].published_at == datetime(2026, 11, 20, 8, 30, tzinfo=CST)
 
 
@@ -124,9 +136,11 @@ def test_sim_date_styles_read_back(style: str) -> None:
 
 
 def test_build_date_is_never_an_item_date() -> None:
-    body = rss("<item><title>无日期</title><link>https://a/1</link></item>",
-               channel_extra="<lastBuildDate>Fri, 20 Nov 2026 08:30:00 +0800</lastBuildDate>"
-               "<pubDate>Fri, 20 Nov 2026 08:30:00 +0800</pubDate>")
+    body = rss(
+        "<item><title>无日期</title><link>https://a/1</link></item>",
+        channel_extra="<lastBuildDate>Fri, 20 Nov 2026 08:30:00 +0800</lastBuildDate>"
+        "<pubDate>Fri, 20 Nov 2026 08:30:00 +0800</pubDate>",
+    )
     parsed = parse_feed(body, None, "u")
     assert parsed.ok and parsed.posts[0].published_at is None
 
@@ -137,10 +151,11 @@ def test_atom_updated_and_dc_date_are_item_dates() -> None:
         b"<updated>2026-11-20T12:00:00+08:00</updated>"
         b"<entry><title>a</title><updated>2026-10-01T09:00:00+08:00</updated></entry></feed>"
     )
-    assert parse_feed(atom, None, "u").posts[0].published_at == datetime(
-        2026, 10, 1, 9, tzinfo=CST)
-    rdf = rss('<item><title>b</title><dc:date xmlns:dc="http://purl.org/dc/elements/1.1/">'
-              "2026-09-01 10:00</dc:date></item>")
+    assert parse_feed(atom, None, "u").posts[0].published_at == datetime(2026, 10, 1, 9, tzinfo=CST)
+    rdf = rss(
+        '<item><title>b</title><dc:date xmlns:dc="http://purl.org/dc/elements/1.1/">'
+        "2026-09-01 10:00</dc:date></item>"
+    )
     assert parse_feed(rdf, None, "u").posts[0].published_at == datetime(2026, 9, 1, 10, tzinfo=CST)
 
 
@@ -159,10 +174,19 @@ def test_json_feed_variants() -> None:
         "version": "https://jsonfeed.org/version/1",
         "title": "JSON 发布",
         "items": [
-            {"id": "1", "url": "https://a/1", "title": "一", "content_text": "正文",
-             "date_published": "2026-11-20T08:30:00+08:00"},
-            {"id": "2", "external_url": "https://a/2", "summary": "摘要",
-             "date_modified": "2026-11-19 10:00:00"},
+            {
+                "id": "1",
+                "url": "https://a/1",
+                "title": "一",
+                "content_text": "正文",
+                "date_published": "2026-11-20T08:30:00+08:00",
+            },
+            {
+                "id": "2",
+                "external_url": "https://a/2",
+                "summary": "摘要",
+                "date_modified": "2026-11-19 10:00:00",
+            },
             {"id": "3"},
             "not an item",
         ],

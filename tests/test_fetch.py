@@ -37,8 +37,13 @@ def sim_config(**accounts: AccountBehaviour) -> SimConfig:
     return SimConfig(now=NOW, accounts=accounts, record_requests=True)
 
 
-async def fetch_one(pool: object, config: SimConfig, account: str, settings: FetchSettings
-                    | None = None, **kwargs: object) -> tuple[FetchResult, object]:
+async def fetch_one(
+    pool: object,
+    config: SimConfig,
+    account: str,
+    settings: FetchSettings | None = None,
+    **kwargs: object,
+) -> tuple[FetchResult, object]:
     async with running(config) as sim, Fetcher(settings or fast_settings(), pool=pool) as f:
         result = await f.fetch(sim.feed_url(account), **kwargs)  # type: ignore[arg-type]
         return result, sim
@@ -101,8 +106,9 @@ async def test_429_pauses_the_whole_host(pool: object) -> None:
     config = sim_config(a=AccountBehaviour(Fault.RATE_LIMITED, retry_after_s=0.4))
     async with running(config) as sim, Fetcher(fast_settings(), pool=pool) as fetcher:
         first = asyncio.create_task(fetcher.fetch(sim.feed_url("a")))
-        while not any(s.attempt_statuses[FetchStatus.RATE_LIMITED]
-                      for s in fetcher.host_stats.values()):
+        while not any(
+            s.attempt_statuses[FetchStatus.RATE_LIMITED] for s in fetcher.host_stats.values()
+        ):
             await asyncio.sleep(0.01)
         limited_at = time.monotonic()
         other = await fetcher.fetch(sim.feed_url("b"))
@@ -113,8 +119,7 @@ async def test_429_pauses_the_whole_host(pool: object) -> None:
 
 
 @pytest.mark.parametrize(("fault", "code"), [(Fault.NOT_FOUND, 404), (Fault.GONE, 410)])
-async def test_404_and_410_are_gone_and_not_retried(pool: object, fault: Fault, code: int
-                                                    ) -> None:
+async def test_404_and_410_are_gone_and_not_retried(pool: object, fault: Fault, code: int) -> None:
     result, sim = await fetch_one(pool, sim_config(a=AccountBehaviour(fault)), "a")
     assert result.status is FetchStatus.GONE and result.http_status == code
     assert result.attempts == 1 and sim.state.requests["a"] == 1  # type: ignore[attr-defined]
@@ -132,11 +137,14 @@ async def test_plain_403_and_200_challenge_page(pool: object) -> None:
         return web.Response(status=403, text="forbidden")
 
     async def challenge(_: web.Request) -> web.Response:
-        return web.Response(text="<html><title>Sina Visitor System</title></html>",
-                            content_type="text/html")
+        return web.Response(
+            text="<html><title>Sina Visitor System</title></html>", content_type="text/html"
+        )
 
-    async with serve({"/403": forbidden, "/200": challenge}) as base, \
-            Fetcher(fast_settings(), pool=pool) as fetcher:
+    async with (
+        serve({"/403": forbidden, "/200": challenge}) as base,
+        Fetcher(fast_settings(), pool=pool) as fetcher,
+    ):
         plain = await fetcher.fetch(f"{base}/403")
         disguised = await fetcher.fetch(f"{base}/200")
     assert plain.status is FetchStatus.HTTP_ERROR and plain.http_status == 403
@@ -172,11 +180,14 @@ async def test_oversized_body_is_cut_off_while_streaming(pool: object) -> None:
 
 async def test_declared_length_over_cap_is_refused_before_reading(pool: object) -> None:
     async def big(_: web.Request) -> web.Response:
-        return web.Response(body=b"<rss>" + b" " * 300_000 + b"</rss>",
-                            content_type="application/rss+xml")
+        return web.Response(
+            body=b"<rss>" + b" " * 300_000 + b"</rss>", content_type="application/rss+xml"
+        )
 
-    async with serve({"/big": big}) as base, \
-            Fetcher(fast_settings(max_body_bytes=100_000), pool=pool) as fetcher:
+    async with (
+        serve({"/big": big}) as base,
+        Fetcher(fast_settings(max_body_bytes=100_000), pool=pool) as fetcher,
+    ):
         result = await fetcher.fetch(f"{base}/big")
     assert result.status is FetchStatus.TOO_LARGE and result.body_bytes == 0
 
@@ -203,10 +214,12 @@ async def test_dormant_feed_has_old_items(pool: object) -> None:
 async def test_conditional_get_reuses_previous_posts(pool: object) -> None:
     async with running(sim_config()) as sim, Fetcher(fast_settings(), pool=pool) as fetcher:
         first = await fetcher.fetch(sim.feed_url("a"))
-        by_etag = await fetcher.fetch(sim.feed_url("a"), etag=first.etag,
-                                      previous_posts=first.posts)
-        by_date = await fetcher.fetch(sim.feed_url("a"), last_modified=first.last_modified,
-                                      previous_posts=first.posts)
+        by_etag = await fetcher.fetch(
+            sim.feed_url("a"), etag=first.etag, previous_posts=first.posts
+        )
+        by_date = await fetcher.fetch(
+            sim.feed_url("a"), last_modified=first.last_modified, previous_posts=first.posts
+        )
         stale = await fetcher.fetch(sim.feed_url("a"), etag='"other"')
         headers = [r.headers for r in sim.state.log]
         not_modified = sim.state.not_modified
@@ -237,8 +250,9 @@ async def test_connection_errors_are_retried(pool: object) -> None:
 async def test_host_min_interval_spaces_requests(pool: object) -> None:
     async def arrivals(settings: FetchSettings) -> list[float]:
         async with running(sim_config()) as sim, Fetcher(settings, pool=pool) as fetcher:
-            results = await asyncio.gather(*(fetcher.fetch(sim.feed_url(f"a{i}"))
-                                             for i in range(5)))
+            results = await asyncio.gather(
+                *(fetcher.fetch(sim.feed_url(f"a{i}")) for i in range(5))
+            )
             assert all(r.status is FetchStatus.OK for r in results)
             return sorted(r.at for r in sim.state.log)
 
@@ -273,7 +287,10 @@ async def test_host_and_global_concurrency_limits(pool: object) -> None:
             now["in_flight"] -= 1
             return web.Response(body=RSS, content_type="application/rss+xml")
 
-        async with serve({"/feed/{name}": handler}) as base, Fetcher(settings, pool=pool) as fetcher:
+        async with (
+            serve({"/feed/{name}": handler}) as base,
+            Fetcher(settings, pool=pool) as fetcher,
+        ):
             await asyncio.gather(*(fetcher.fetch(f"{base}/feed/a{i}") for i in range(6)))
         return now["peak"]
 
@@ -284,8 +301,10 @@ async def test_host_and_global_concurrency_limits(pool: object) -> None:
 
 async def test_host_stats_count_attempts_and_failures(pool: object) -> None:
     config = sim_config(
-        e=AccountBehaviour(Fault.ERROR_THEN_OK), b=AccountBehaviour(Fault.CHALLENGE),
-        g=AccountBehaviour(Fault.GONE), x=AccountBehaviour(Fault.ALWAYS_ERROR),
+        e=AccountBehaviour(Fault.ERROR_THEN_OK),
+        b=AccountBehaviour(Fault.CHALLENGE),
+        g=AccountBehaviour(Fault.GONE),
+        x=AccountBehaviour(Fault.ALWAYS_ERROR),
     )
     async with running(config) as sim, Fetcher(fast_settings(retries=1), pool=pool) as f:
         for account in ("ok", "e", "b", "g", "x"):
@@ -316,17 +335,22 @@ async def test_result_pickles(pool: object) -> None:
 async def test_worker_death_costs_one_feed(pool: object) -> None:
     from monitor.feed_workers import ParsePool
 
-    huge = (b'<?xml version="1.0"?><rss version="2.0"><channel>'
-            + b"<item><title>t</title><description>x</description></item>" * 100_000
-            + b"</channel></rss>")
+    huge = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel>'
+        + b"<item><title>t</title><description>x</description></item>" * 100_000
+        + b"</channel></rss>"
+    )
     async with ParsePool(workers=1, timeout_s=10) as own:
         doomed = asyncio.create_task(own.parse(huge, "application/rss+xml", "http://h/"))
         await asyncio.sleep(0.3)
         for proc in list(own._procs):
             proc.kill()
         failed = await doomed
-        after = await own.parse(b'<rss version="2.0"><channel><item><title>ok</title></item>'
-                                b"</channel></rss>", None, "http://h/")
+        after = await own.parse(
+            b'<rss version="2.0"><channel><item><title>ok</title></item></channel></rss>',
+            None,
+            "http://h/",
+        )
     assert failed.error and "died" in failed.error
     assert after.ok and after.posts[0].title == "ok" and own.restarts == 1
 
@@ -334,9 +358,11 @@ async def test_worker_death_costs_one_feed(pool: object) -> None:
 async def test_parse_timeout_fails_only_that_feed() -> None:
     from monitor.feed_workers import ParsePool
 
-    huge = (b'<?xml version="1.0"?><rss version="2.0"><channel>'
-            + b"<item><title>t</title><description>x</description></item>" * 100_000
-            + b"</channel></rss>")
+    huge = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel>'
+        + b"<item><title>t</title><description>x</description></item>" * 100_000
+        + b"</channel></rss>"
+    )
     async with ParsePool(workers=1, timeout_s=0.3) as own:
         slow = await own.parse(huge, None, "http://h/")
         fine = await own.parse(b'<rss version="2.0"><channel></channel></rss>', None, "u")
@@ -345,17 +371,26 @@ async def test_parse_timeout_fails_only_that_feed() -> None:
 
 
 async def test_settings_from_config() -> None:
-    settings = FetchSettings.from_config({
-        "concurrency": 8, "total_timeout_s": 5, "max_body_bytes": 1024,
-        "hosts": {"weibo.com": {"concurrency": 1, "min_interval_s": 0.5}},
-    })
+    settings = FetchSettings.from_config(
+        {
+            "concurrency": 8,
+            "total_timeout_s": 5,
+            "max_body_bytes": 1024,
+            "hosts": {"weibo.com": {"concurrency": 1, "min_interval_s": 0.5}},
+        }
+    )
     assert settings.concurrency == 8 and settings.total_timeout_s == 5.0
     assert settings.limits_for("m.weibo.com") == ("weibo.com", HostLimits(1, 0.5))
     assert settings.limits_for("rsshub.example.gov.cn") == ("rsshub.example.gov.cn", HostLimits())
     assert settings.with_concurrency(3).concurrency == 3
     assert settings.with_concurrency(None) is settings
-    for bad in ({"concurency": 1}, {"concurrency": "8"}, {"concurrency": 0},
-                {"hosts": {"weibo.com": {"interval": 1}}}, {"retry_timeouts": 1}):
+    for bad in (
+        {"concurency": 1},
+        {"concurrency": "8"},
+        {"concurrency": 0},
+        {"hosts": {"weibo.com": {"interval": 1}}},
+        {"retry_timeouts": 1},
+    ):
         with pytest.raises(ValueError):
             FetchSettings.from_config(bad)
 
@@ -392,7 +427,13 @@ async def test_simserver_runs_standalone(pool: object) -> None:
     import sys
 
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "monitor.simserver", "--port", "0", "--fault-mix", "gone=1.0",
+        sys.executable,
+        "-m",
+        "monitor.simserver",
+        "--port",
+        "0",
+        "--fault-mix",
+        "gone=1.0",
         stdout=asyncio.subprocess.PIPE,
     )
     try:

@@ -30,8 +30,17 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-unt
 
 def test_users_add_list_token_revoke(cli) -> None:  # type: ignore[no-untyped-def]
     added = cli(
-        "users", "add", "jinjiang", "--role", "county", "--scope", "510104", "--password-stdin",
-        "--token", "发布系统", input="a-long-password\n",
+        "users",
+        "add",
+        "jinjiang",
+        "--role",
+        "county",
+        "--scope",
+        "510104",
+        "--password-stdin",
+        "--token",
+        "发布系统",
+        input="a-long-password\n",
     )
     assert added.exit_code == 0, added.output
     assert added.stdout.strip().splitlines()[-1].startswith("gm_")

@@ -72,7 +72,9 @@ async def test_accounts_are_scoped_for_every_role(site: Site) -> None:
             if who == "unit":
                 assert item["sponsor"] == UNIT
             elif who not in ("prov", "reviewer"):
-                assert item["region_code"].startswith(scope.rstrip("0")[:6] if who != "chengdu" else "5101")
+                assert item["region_code"].startswith(
+                    scope.rstrip("0")[:6] if who != "chengdu" else "5101"
+                )
     # search and filters never leak: another county's name finds nothing for a county user
     other = site.in_region("510105")[0]
     status, body = await get(site, "jinjiang", f"/api/accounts?q={other['account_id']}")
@@ -87,7 +89,14 @@ async def test_accounts_pagination_and_bad_parameters(site: Site) -> None:
     status, body = await get(site, "prov", "/api/accounts?per_page=7&page=2")
     assert status == 200 and body["page"] == 2 and len(body["items"]) == 7
     assert body["pages"] == -(-len(site.accounts) // 7)
-    for query in ("per_page=0", "per_page=500", "page=x", "platform=脸书", "status=坏", "region=ab"):
+    for query in (
+        "per_page=0",
+        "per_page=500",
+        "page=x",
+        "platform=脸书",
+        "status=坏",
+        "region=ab",
+    ):
         status, body = await get(site, "prov", f"/api/accounts?{query}")
         assert status == 400 and body["error"], query
 
@@ -100,7 +109,9 @@ async def test_account_detail_scope(site: Site) -> None:
     assert body["filings"][0]["kind"] == "开设"
     status, body = await get(site, "jinjiang", f"/api/accounts/{theirs['pk']}")
     assert status == 404
-    status, _ = await get(site, "jinjiang", f"/api/accounts/{theirs['platform']}:{theirs['account_id']}")
+    status, _ = await get(
+        site, "jinjiang", f"/api/accounts/{theirs['platform']}:{theirs['account_id']}"
+    )
     assert status == 404
     status, _ = await get(site, "prov", "/api/accounts/999999")
     assert status == 404
@@ -117,7 +128,9 @@ async def test_filing_open_change_close_with_scope(site: Site) -> None:
     assert status == 404
     # opening in another county is refused, nothing written
     status, body = await post(
-        site, "jinjiang", "/api/filings",
+        site,
+        "jinjiang",
+        "/api/filings",
         {"kind": "open", "fields": {**OPENING, "account_id": "x2", "region_code": "510105"}},
     )
     assert status == 403
@@ -125,25 +138,40 @@ async def test_filing_open_change_close_with_scope(site: Site) -> None:
     assert body["total"] == 0
     # a change moving the account out of scope is refused
     status, body = await post(
-        site, "jinjiang", "/api/filings",
+        site,
+        "jinjiang",
+        "/api/filings",
         {"kind": "change", "account": str(pk), "fields": {"region_code": "510105"}},
     )
     assert status == 403
     status, body = await post(
-        site, "jinjiang", "/api/filings",
-        {"kind": "change", "account": str(pk), "fields": {"name": "锦江发布二号"}, "doc_no": "锦办〔2026〕1号"},
+        site,
+        "jinjiang",
+        "/api/filings",
+        {
+            "kind": "change",
+            "account": str(pk),
+            "fields": {"name": "锦江发布二号"},
+            "doc_no": "锦办〔2026〕1号",
+        },
     )
     assert status == 201 and body["changes"]["name"]["new"] == "锦江发布二号"
-    status, body = await post(site, "chengdu", "/api/filings", {"kind": "close", "account": str(pk)})
+    status, body = await post(
+        site, "chengdu", "/api/filings", {"kind": "close", "account": str(pk)}
+    )
     assert status == 201 and body["kind"] == "关停"
     # the lifecycle's rules apply as on the command line
-    status, body = await post(site, "chengdu", "/api/filings", {"kind": "close", "account": str(pk)})
+    status, body = await post(
+        site, "chengdu", "/api/filings", {"kind": "close", "account": str(pk)}
+    )
     assert status == 400 and "关停" in body["error"]
     # the audit log names who did what
     audit = await users.audit_entries(site.db)
-    assert {("jinjiang", "filing.open"), ("jinjiang", "filing.change"), ("chengdu", "filing.close")} <= {
-        (a["actor"], a["action"]) for a in audit
-    }
+    assert {
+        ("jinjiang", "filing.open"),
+        ("jinjiang", "filing.change"),
+        ("chengdu", "filing.close"),
+    } <= {(a["actor"], a["action"]) for a in audit}
 
 
 async def test_filing_bad_input_and_roles(site: Site) -> None:
@@ -197,10 +225,17 @@ async def test_review_submission(site: Site) -> None:
     status, body = await post(site, "unit", "/api/reviews", record)
     assert status == 200 and body["added"] is False
     status, _ = await post(
-        site, "unit", "/api/reviews", {**record, "platform": theirs["platform"], "account_id": theirs["account_id"]}
+        site,
+        "unit",
+        "/api/reviews",
+        {**record, "platform": theirs["platform"], "account_id": theirs["account_id"]},
     )
     assert status == 404
-    for bad in ({**record, "first_reviewed_at": "昨天"}, {**record, "title": "", "url": ""}, {**record, "extra": 1}):
+    for bad in (
+        {**record, "first_reviewed_at": "昨天"},
+        {**record, "title": "", "url": ""},
+        {**record, "extra": 1},
+    ):
         status, body = await post(site, "unit", "/api/reviews", bad)
         assert status == 400 and body["error"]
     status, _ = await post(site, "reviewer", "/api/reviews", record)
@@ -241,7 +276,9 @@ async def test_sample_dashboard_me_and_openapi(site: Site) -> None:
     assert status == 400
     status, body = await get(site, "jinjiang", "/api/dashboard")
     assert status == 200 and body["population_total"] == len(site.in_region("510104"))
-    assert body["problems"] == [{"code": "dormant", "label": body["problems"][0]["label"], "count": 1}]
+    assert body["problems"] == [
+        {"code": "dormant", "label": body["problems"][0]["label"], "count": 1}
+    ]
     status, body = await get(site, "unit", "/api/me")
     assert status == 200 and body["role"] == "unit" and body["scope"] == UNIT
     async with site.api("prov") as client, client.get("/api/openapi.yaml") as response:
@@ -258,7 +295,8 @@ async def test_every_api_route_is_in_the_openapi_file(site: Site) -> None:
     routes = {
         (route.resource.canonical, route.method)
         for route in site.server.app.router.routes()
-        if route.resource is not None and route.resource.canonical.startswith("/api/")
+        if route.resource is not None
+        and route.resource.canonical.startswith("/api/")
         and route.method != "HEAD"
     }
     assert routes and routes <= documented, routes - documented

@@ -33,7 +33,12 @@ async def test_login_sets_a_safe_cookie_and_logout_ends_it(site: Site) -> None:
             token = csrf_of(await response.text())
         async with client.post(
             "/login",
-            data={"username": "jinjiang", "password": PASSWORD, "csrf_token": token, "next": "//evil.example/"},
+            data={
+                "username": "jinjiang",
+                "password": PASSWORD,
+                "csrf_token": token,
+                "next": "//evil.example/",
+            },
             allow_redirects=False,
         ) as response:
             assert response.status == 303 and response.headers["Location"] == "/"
@@ -43,7 +48,9 @@ async def test_login_sets_a_safe_cookie_and_logout_ends_it(site: Site) -> None:
             page = await response.text()
             assert response.status == 200 and "工作台" in page
             csrf = csrf_of(page)
-        async with client.post("/logout", data={"csrf_token": csrf}, allow_redirects=False) as response:
+        async with client.post(
+            "/logout", data={"csrf_token": csrf}, allow_redirects=False
+        ) as response:
             assert response.status == 303
         async with client.get("/", allow_redirects=False) as response:
             assert response.status == 302
@@ -58,16 +65,21 @@ async def test_csrf_is_checked_on_every_post(site: Site) -> None:
                 assert response.status == 403 and "CSRF" in await response.text()
         async with client.post("/logout", data={}) as response:
             assert response.status == 403
-        async with client.post(f"/api/ledger/{entry}/feedback", json={"status": "整改中"}) as response:
+        async with client.post(
+            f"/api/ledger/{entry}/feedback", json={"status": "整改中"}
+        ) as response:
             assert response.status == 403
         async with client.post(
-            f"/api/ledger/{entry}/feedback", json={"status": "整改中"}, headers={"X-CSRF-Token": csrf}
+            f"/api/ledger/{entry}/feedback",
+            json={"status": "整改中"},
+            headers={"X-CSRF-Token": csrf},
         ) as response:
             assert response.status == 200
     # the login form itself carries a double-submit token
-    async with site.browser() as client, client.post(
-        "/login", data={"username": "jinjiang", "password": PASSWORD}
-    ) as response:
+    async with (
+        site.browser() as client,
+        client.post("/login", data={"username": "jinjiang", "password": PASSWORD}) as response,
+    ):
         assert response.status == 403
 
 
@@ -77,7 +89,8 @@ async def test_wrong_passwords_and_rate_limit(site: Site) -> None:
             async with client.get("/login") as response:
                 token = csrf_of(await response.text())
             async with client.post(
-                "/login", data={"username": "prov", "password": "wrong-password!", "csrf_token": token}
+                "/login",
+                data={"username": "prov", "password": "wrong-password!", "csrf_token": token},
             ) as response:
                 assert response.status == 401 and "用户名或密码错误" in await response.text()
         async with client.get("/login") as response:

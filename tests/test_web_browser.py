@@ -25,7 +25,9 @@ playwright_api = pytest.importorskip(
     "playwright.async_api", reason="playwright is not installed (pip install playwright)"
 )
 if not Path(CHROMIUM).exists():
-    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
+    pytest.skip(
+        "Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True
+    )
 
 
 async def test_console_in_chromium(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -52,20 +52,29 @@ async def test_opening_form_escapes_markup_and_shows_refusals(site: Site) -> Non
     async with site.browser() as client:
         csrf = await login(client, "jinjiang")
         form = {
-            "csrf_token": csrf, "kind": "open", "name": "锦江<script>alert(1)</script>",
-            "platform": "抖音", "account_id": "xss-1", "sponsor": "成都市锦江区教育局",
-            "region_code": "510104", "opened_on": "2026-11-02",
+            "csrf_token": csrf,
+            "kind": "open",
+            "name": "锦江<script>alert(1)</script>",
+            "platform": "抖音",
+            "account_id": "xss-1",
+            "sponsor": "成都市锦江区教育局",
+            "region_code": "510104",
+            "opened_on": "2026-11-02",
         }
         async with client.post("/filings", data=form) as response:
             page = await response.text()
             assert response.status == 200 and "已备案" in page
             assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
-        async with client.post("/filings", data={**form, "account_id": "xss-2", "region_code": "5101"}) as response:
+        async with client.post(
+            "/filings", data={**form, "account_id": "xss-2", "region_code": "5101"}
+        ) as response:
             page = await response.text()
             assert response.status == 400 and "行政区划代码" in page
         async with client.post("/filings", data={**form, "account_id": "xss-1"}) as response:
             assert response.status == 400 and "已由账号" in await response.text()
-        async with client.post("/filings", data={**form, "account_id": "xss-3", "region_code": "510105"}) as response:
+        async with client.post(
+            "/filings", data={**form, "account_id": "xss-3", "region_code": "510105"}
+        ) as response:
             assert response.status == 403
         async with client.get("/accounts?q=xss") as response:
             assert '<b id="total">1</b>' in await response.text()
@@ -91,7 +100,8 @@ async def test_unit_feedback_through_the_ledger_page(site: Site) -> None:
             page = await response.text()
         assert f"entry-{entry}" in page and f"entry-{site.entries['510105']}" not in page
         async with client.post(
-            f"/ledger/{entry}", data={"csrf_token": csrf, "status": "待复核", "note": "已恢复更新", "back": "/ledger"}
+            f"/ledger/{entry}",
+            data={"csrf_token": csrf, "status": "待复核", "note": "已恢复更新", "back": "/ledger"},
         ) as response:
             page = await response.text()
             assert "待整改 → 待复核" in page

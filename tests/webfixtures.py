@@ -99,7 +99,9 @@ async def make_site(db: Database, monkeypatch: Any, **web: Any) -> AsyncIterator
     await server.start_server()
     site = Site(server, db, tokens, accounts)
     for prefix in ("510104", "510105", "510302"):
-        account = next(a for a in site.in_region(prefix) if prefix != "510104" or a["sponsor"] == UNIT)
+        account = next(
+            a for a in site.in_region(prefix) if prefix != "510104" or a["sponsor"] == UNIT
+        )
         await record(db, account["pk"], [dormant()], sponsor=account["sponsor"])
     from registry.scope import Scope
     from registry.scoped import ledger_page
