@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import csv
 import os
 import sys
@@ -80,11 +81,16 @@ async def one_run(
     sampler.start()
     me = psutil.Process()
     main0, server0, machine0 = cpu_seconds([me]), cpu_seconds([server]), machine_busy_seconds()
-    workers: list[psutil.Process] = []
+    parser_cpu: dict[int, float] = {}  # last CPU seconds seen per parser (they exit at the end)
 
     def progress(done: int, total: int) -> None:
-        if not workers:
-            workers.extend(c for c in me.children(recursive=True) if c.pid != server.pid)
+        if done % 50 and done != total:
+            return
+        for child in me.children(recursive=True):
+            if child.pid != server.pid:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    times = child.cpu_times()
+                    parser_cpu[child.pid] = times.user + times.system
 
     with LagTicker() as ticker:
         start = time.perf_counter()
@@ -93,11 +99,7 @@ async def one_run(
     sampler.stop.set()
     sampler.join()
     cpu_main = cpu_seconds([me]) - main0
-    cpu_workers = (
-        sum(p.cpu_times().user + p.cpu_times().system for p in workers if p.is_running())
-        if workers
-        else 0.0
-    )
+    cpu_workers = sum(parser_cpu.values())
     cpu_server = cpu_seconds([server]) - server0
     cpu_other = max(0.0, machine_busy_seconds() - machine0 - cpu_main - cpu_workers - cpu_server)
     await db.close()
