@@ -22,7 +22,6 @@ from registry.ledger_chain import (
     ENTRY_FIELDS,
     GENESIS,
     STATUS,
-    canonical,
     chain_digest,
     entry_projection,
     iso_time,
@@ -63,7 +62,6 @@ class VerifyResult:
 @dataclass(slots=True)
 class _EntryTrace:
     created_event: int | None = None
-    projection: bytes = b""
     status: str | None = None
 
 
@@ -79,15 +77,17 @@ def _parse(text: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _fingerprint(projection: Mapping[Any, Any]) -> bytes:
-    return hashlib.blake2b(canonical(projection).encode("utf-8"), digest_size=16).digest()
-
-
 class _Checker:
     def __init__(self) -> None:
         self.result = VerifyResult()
         self.traces: dict[int, _EntryTrace] = {}
         self.prev = GENESIS
+        # Created records and entry rows wait here for their other half. Entries are created in
+        # id order, so walking both tables in step keeps these small.
+        self.vouched: dict[int, dict[str, Any]] = {}  # entry id -> what its created record says
+        self.unvouched: dict[int, dict[str, Any]] = {}  # entry id -> its row's projection
+        self.entry_status: dict[int, str] = {}
+        self.last_created = 0
 
     def problem(self, message: str, entry_id: int | None, event_id: int | None = None) -> None:
         if len(self.result.problems) < _MAX_PROBLEMS:
@@ -127,7 +127,13 @@ class _Checker:
             if trace.created_event is not None:
                 self.problem(f"{where}: 条目重复创建", entry_id, event_id)
             trace.created_event = event_id
-            trace.projection = _fingerprint({k: content.get(k) for k in ENTRY_FIELDS})
+            vouched = {k: content.get(k) for k in ENTRY_FIELDS}
+            self.last_created = max(self.last_created, entry_id)
+            waiting = self.unvouched.pop(entry_id, None)
+            if waiting is None:
+                self.vouched[entry_id] = vouched
+            else:
+                self.compare(entry_id, waiting, vouched, event_id)
         elif row["kind"] == STATUS:
             if trace.created_event is None:
                 self.problem(f"{where}: 条目的创建记录缺失", entry_id, event_id)
@@ -142,75 +148,109 @@ class _Checker:
             self.problem(f"{where}: 未知记录类型 {row['kind']}", entry_id, event_id)
         trace.status = status
 
-    def entry(self, row: Mapping[Any, Any]) -> bool:
-        """Check one entry; True when its columns differ from its created record."""
+    def entry(self, row: Mapping[Any, Any]) -> None:
+        """Take one entry row: compare it with its created record now or when that comes."""
         entry_id = row["id"]
         self.result.entries += 1
-        trace = self.traces.pop(entry_id, None)
-        if trace is None or trace.created_event is None:
-            self.problem(f"台账条目 #{entry_id} 没有创建记录(记录缺失)", entry_id)
-            return False
-        if row["status"] != trace.status:
+        self.entry_status[entry_id] = row["status"]
+        projection = entry_projection(row)
+        vouched = self.vouched.pop(entry_id, None)
+        if vouched is None:
+            self.unvouched[entry_id] = projection
+        else:
+            trace = self.traces[entry_id]
+            self.compare(entry_id, projection, vouched, trace.created_event)
+
+    def compare(
+        self,
+        entry_id: int,
+        projection: Mapping[str, Any],
+        vouched: Mapping[str, Any],
+        event_id: int | None,
+    ) -> None:
+        if projection != vouched:
+            differing = [k for k in ENTRY_FIELDS if projection[k] != vouched.get(k)]
             self.problem(
-                f"台账条目 #{entry_id} 的整改状态被改动: 台账为“{row['status']}”,"
-                f"记录链为“{trace.status}”",
+                f"台账条目 #{entry_id} 被改动: {', '.join(differing)} 与创建记录 #{event_id} 不符",
                 entry_id,
             )
-        return _fingerprint(entry_projection(row)) != trace.projection
 
-    def orphans(self) -> None:
-        for entry_id, trace in sorted(self.traces.items()):
+    def finish(self) -> None:
+        """Entries without a created record, created records without an entry, statuses."""
+        for entry_id in sorted(self.unvouched):
+            self.problem(f"台账条目 #{entry_id} 没有创建记录(记录缺失)", entry_id)
+        for entry_id, status in self.entry_status.items():
+            trace = self.traces.get(entry_id)
+            if trace is not None and trace.created_event is not None and status != trace.status:
+                self.problem(
+                    f"台账条目 #{entry_id} 的整改状态被改动: 台账为“{status}”,"
+                    f"记录链为“{trace.status}”",
+                    entry_id,
+                )
+        for entry_id in sorted(self.vouched):
             self.problem(
-                f"台账条目 #{entry_id} 已被删除(记录链中仍有记录)", entry_id, trace.created_event
+                f"台账条目 #{entry_id} 已被删除(记录链中仍有记录)",
+                entry_id,
+                self.traces[entry_id].created_event,
             )
 
 
 async def verify_chain(conn: AsyncConnection) -> VerifyResult:
     checker = _Checker()
-    last = 0
-    while True:
-        page = (
-            (
-                await conn.execute(
-                    select(*_EVENT_COLUMNS)
-                    .where(ledger_events.c.id > last)
-                    .order_by(ledger_events.c.id)
-                    .limit(_PAGE)
-                )
-            )
-            .mappings()
-            .all()
-        )
-        if not page:
-            break
+    entries = _Pages(conn, select(ledger_entries), ledger_entries.c.id)
+    events = _Pages(conn, select(*_EVENT_COLUMNS), ledger_events.c.id)
+    async for page in events:
         for row in page:
             checker.event(row)
-        last = page[-1]["id"]
-    last = 0
-    while True:
-        page = (
-            (
-                await conn.execute(
-                    select(ledger_entries)
-                    .where(ledger_entries.c.id > last)
-                    .order_by(ledger_entries.c.id)
-                    .limit(_PAGE)
-                )
-            )
-            .mappings()
-            .all()
-        )
-        if not page:
-            break
-        for row in page:
-            created = checker.traces.get(row["id"])
-            created_event = created.created_event if created else None
-            if checker.entry(row) and created_event is not None:
-                await _name_fields(conn, checker, row, created_event)
-        last = page[-1]["id"]
-    checker.orphans()
+        async for entry_page in entries.upto(checker.last_created):
+            for row in entry_page:
+                checker.entry(row)
+    async for entry_page in entries.upto(None):
+        for row in entry_page:
+            checker.entry(row)
+    checker.finish()
     checker.result.problems.sort(key=_order)
     return checker.result
+
+
+class _Pages:
+    """A table read in id order, a page at a time, resumable up to a given id."""
+
+    def __init__(self, conn: AsyncConnection, query: Any, id_column: Any) -> None:
+        self.conn = conn
+        self.query = query
+        self.id_column = id_column
+        self.last = 0
+        self.done = False
+
+    def __aiter__(self) -> _Pages:
+        return self
+
+    async def __anext__(self) -> list[Any]:
+        page = await self._page(None)
+        if not page:
+            raise StopAsyncIteration
+        return page
+
+    async def upto(self, bound: int | None) -> Any:
+        while not self.done and (bound is None or self.last < bound):
+            page = await self._page(bound)
+            if not page:
+                return
+            yield page
+
+    async def _page(self, bound: int | None) -> list[Any]:
+        query = self.query.where(self.id_column > self.last)
+        if bound is not None:
+            query = query.where(self.id_column <= bound)
+        page = (
+            (await self.conn.execute(query.order_by(self.id_column).limit(_PAGE))).mappings().all()
+        )
+        if page:
+            self.last = page[-1]["id"]
+        elif bound is None:
+            self.done = True
+        return list(page)
 
 
 def _order(problem: Problem) -> tuple[int, int]:
@@ -218,18 +258,4 @@ def _order(problem: Problem) -> tuple[int, int]:
         (problem.event_id or 0, problem.entry_id or 0)
         if problem.event_id
         else (1 << 62, problem.entry_id or 0)
-    )
-
-
-async def _name_fields(
-    conn: AsyncConnection, checker: _Checker, row: Mapping[Any, Any], event_id: int
-) -> None:
-    content = (
-        await conn.execute(select(ledger_events.c.content).where(ledger_events.c.id == event_id))
-    ).scalar_one()
-    projection = entry_projection(row)
-    differing = [k for k in ENTRY_FIELDS if canonical(projection[k]) != canonical(content.get(k))]
-    checker.problem(
-        f"台账条目 #{row['id']} 被改动: {', '.join(differing)} 与创建记录 #{event_id} 不符",
-        row["id"],
     )
