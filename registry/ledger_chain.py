@@ -56,16 +56,12 @@ def iso_time(value: datetime | None) -> str | None:
 
 def entry_projection(row: Mapping[str, Any]) -> dict[str, Any]:
     """The chained form of a ledger_entries row's vouched-for columns."""
-    values: dict[str, Any] = {}
-    for key in ENTRY_FIELDS:
-        value = row[key]
-        if isinstance(value, datetime):
-            value = iso_time(value)
-        elif isinstance(value, date):
-            value = value.isoformat()
-        elif key == "deadline_provisional":
-            value = bool(value)
-        values[key] = value
+    values = {key: row[key] for key in ENTRY_FIELDS}
+    values["last_post_at"] = iso_time(values["last_post_at"])
+    values["detected_at"] = iso_time(values["detected_at"])
+    deadline = values["deadline"]
+    values["deadline"] = deadline.isoformat() if isinstance(deadline, date) else deadline
+    values["deadline_provisional"] = bool(values["deadline_provisional"])
     return values
 
 
