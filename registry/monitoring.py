@@ -315,11 +315,6 @@ async def targets(
     return result
 
 
-async def save_outcome(conn: AsyncConnection, run_id: int, outcome: Outcome) -> None:
-    """The inspection row and the feed's state; the ledger is written by the caller."""
-    await save_outcomes(conn, run_id, [outcome])
-
-
 _INSPECTION_FIELDS = (
     "outcome",
     "incomplete_reason",
@@ -341,7 +336,8 @@ _FEED_FIELDS = (
 
 
 async def save_outcomes(conn: AsyncConnection, run_id: int, outcomes: Sequence[Outcome]) -> None:
-    """``save_outcome`` for a batch: two statements, whatever its size."""
+    """The inspection rows and the feeds' state for a batch of outcomes (two statements); the
+    ledger is written by the caller."""
     if not outcomes:
         return
     insert_ = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
@@ -406,12 +402,6 @@ async def run_counts(conn: AsyncConnection, run_id: int) -> list[tuple[str, str 
         inspections.c.outcome, inspections.c.incomplete_reason, inspections.c.problems
     ).where(inspections.c.run_id == run_id)
     return [(o, r, list(p)) for o, r, p in await conn.execute(query)]
-
-
-def today_of(moment: datetime) -> date:
-    from registry.times import SHANGHAI
-
-    return moment.astimezone(SHANGHAI).date()
 
 
 async def latest_outcomes(

@@ -154,38 +154,12 @@ def write_xlsx(
     title: str = "Sheet1",
     widths: Sequence[int] | None = None,
 ) -> None:
-    """A single-sheet XLSX, streamed (write-only mode) with a frozen, filtered header row."""
-    from openpyxl import Workbook
+    """A single-sheet XLSX, streamed, with a frozen, filtered header row (``xlsx_stream``)."""
+    from registry.xlsx_stream import XlsxStream  # it imports this module
 
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title)
-    sheet.freeze_panes = "A2"
-    for index, width in enumerate(widths or [max(10, len(h) * 2 + 2) for h in headers]):
-        sheet.column_dimensions[_column_letter(index)].width = width
-    sheet.append(list(headers))
-    count = 0
-    for row in rows:
-        sheet.append([_xlsx_cell(sheet, v) for v in row])
-        count += 1
-    sheet.auto_filter.ref = f"A1:{_column_letter(len(headers) - 1)}{count + 1}"
-    workbook.save(path)
-
-
-def _xlsx_cell(sheet: Any, value: Any) -> Any:
-    """Text that looks like a formula is stored as a plain string cell, which Excel never runs."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        from openpyxl.cell import WriteOnlyCell
-
-        cell = WriteOnlyCell(sheet, value)
-        cell.data_type = "s"
-        return cell
-    return value
-
-
-def _column_letter(index: int) -> str:
-    from openpyxl.utils import get_column_letter
-
-    return get_column_letter(index + 1)
+    with XlsxStream(path) as book, book.sheet(title, headers, widths=widths) as sheet:
+        for row in rows:
+            sheet.append(row)
 
 
 def write_json(path: Path, document: Any) -> None:
