@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select, text, update
+from sqlalchemy import Table, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from registry.bulk import insert_rows
 from registry.fields import Status
 from registry.lifecycle import AccountState, Changes, FilingFacts, Kind, apply
 from registry.names import name_relates_to_sponsor
@@ -127,9 +128,7 @@ async def commit(conn: AsyncConnection, plans: Sequence[AccountPlan]) -> None:
         first = await _allocate_ids(conn, accounts)
         for offset, plan in enumerate(new):
             plan.pk = first + offset
-        await conn.execute(
-            insert(accounts), [{"id": p.pk, **_projection(p, unit_ids)} for p in new]
-        )
+        await insert_rows(conn, accounts, [{"id": p.pk, **_projection(p, unit_ids)} for p in new])
         await _sync_id_sequence(conn, accounts)
     for plan in plans:
         if plan.state is not None:
@@ -143,8 +142,7 @@ async def commit(conn: AsyncConnection, plans: Sequence[AccountPlan]) -> None:
         seq = next_seq.get(plan.pk, 1)
         for offset, planned in enumerate(plan.filings):
             rows.append(_filing_row(plan.pk, seq + offset, planned))
-    for start in range(0, len(rows), _CHUNK * 10):
-        await conn.execute(insert(filings), rows[start : start + _CHUNK * 10])
+    await insert_rows(conn, filings, rows)
 
 
 def _filing_row(pk: int, seq: int, planned: PlannedFiling) -> dict[str, Any]:
@@ -215,7 +213,7 @@ async def _ensure_units(conn: AsyncConnection, plans: Sequence[AccountPlan]) -> 
             }
             for n in missing
         ]
-        await conn.execute(insert(units), rows)
+        await insert_rows(conn, units, rows)
         await _sync_id_sequence(conn, units)
         known.update(ids)
     return known
