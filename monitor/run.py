@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 import checks
 from checks.model import AccountFacts, FetchStatus, ReviewRecord
+from monitor.batching import gather_batch
 from monitor.fetch import Fetcher, FetchRequest, FetchResult
 from monitor.fetch_settings import FetchSettings
 from monitor.inspect_account import judge, outcome_of
@@ -94,13 +95,19 @@ class MonitorSettings:
     host_failure_ratio: float = 0.5
     host_failure_min_fetches: int = 10
     writer_batch: int = 200
+    writer_linger_s: float = 0.25
 
     @classmethod
     def from_config(cls, table: dict[str, Any]) -> MonitorSettings:
         return cls(
             **{
                 k: table[k]
-                for k in ("host_failure_ratio", "host_failure_min_fetches", "writer_batch")
+                for k in (
+                    "host_failure_ratio",
+                    "host_failure_min_fetches",
+                    "writer_batch",
+                    "writer_linger_s",
+                )
                 if k in table
             }
         )
@@ -205,10 +212,8 @@ class _Writer:
         ``failed`` tells the run to stop, and ``close`` raises the error."""
         done = False
         while not done:
-            item = await self.queue.get()
-            batch = [item]
-            while not self.queue.empty() and len(batch) < self.context.monitor.writer_batch:
-                batch.append(self.queue.get_nowait())
+            settings = self.context.monitor
+            batch = await gather_batch(self.queue, settings.writer_batch, settings.writer_linger_s)
             done = None in batch
             pending = [entry for entry in batch if entry is not None]
             if pending and self.error is None:
