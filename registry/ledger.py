@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, insert, select, text, update
+from sqlalchemy import and_, exists, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from checks.model import Evidence, Finding
 from checks.privacy import mask_personal_data
+from registry.bulk import insert_rows
 from registry.db import Database
 from registry.errors import Refused
 from registry.ledger_chain import append, created_content, iso_time, status_content
@@ -211,8 +212,7 @@ async def insert_entries(
     ``identities`` maps account pk -> (platform, account id) as detected. Also used by the
     benchmark to build a large ledger with a real chain.
     """
-    for start in range(0, len(rows), chunk):
-        await conn.execute(insert(ledger_entries), list(rows[start : start + chunk]))
+    await insert_rows(conn, ledger_entries, rows, chunk=chunk)
     if conn.dialect.name == "postgresql":
         await conn.execute(
             text(
