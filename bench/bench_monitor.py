@@ -114,6 +114,12 @@ async def one_run(
         f"CPU s: main {cpu_main:.0f}, parsers {cpu_workers:.0f}, server {cpu_server:.0f}, "
         f"other processes {cpu_other:.0f} ({cpu_other / seconds:.2f} cores busy elsewhere)"
     )
+    per_account = (cpu_main + cpu_workers + cpu_server) / n
+    print(
+        f"  CPU per account: main {cpu_main / n * 1000:.2f} ms, parsers {cpu_workers / n * 1000:.2f} ms, "
+        f"server {cpu_server / n * 1000:.2f} ms; with the {CORES} cores busy only with this run, the "
+        f"efficiency could reach at most parse time / CPU per account = {parse_s / per_account:.2f}"
+    )
 
 
 async def main_async(args: argparse.Namespace) -> None:
