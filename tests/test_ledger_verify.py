@@ -7,9 +7,10 @@ import asyncio
 import json
 from datetime import timedelta
 
+import pytest
 from click.testing import CliRunner
 from ledgerfixtures import DETECTED, dormant, open_accounts, privacy, record
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 
 from govmedia.cli import main
 from registry import ledger
@@ -152,3 +153,95 @@ async def test_cli_verify_exits_1_naming_the_entry(db: Database, db_url: str) ->
     failed = await asyncio.to_thread(runner.invoke, main, ["ledger", "verify", "--db", db_url])
     assert failed.exit_code == 1
     assert "台账条目 #2" in failed.stderr and "description" in failed.stderr
+
+
+async def test_changed_time_column_of_a_record_is_named(db: Database) -> None:
+    """Times are compared in their chained text form: a changed column alone is found."""
+    await build(db)
+    await tamper(
+        db,
+        update(ledger_events)
+        .where(ledger_events.c.id == 4)
+        .values(at=LATER + timedelta(microseconds=1)),
+    )
+    result = await ledger.verify(db)
+    assert [(p.event_id, p.entry_id) for p in result.problems] == [(4, 1)]
+    assert "字段 at " in result.problems[0].message
+
+
+async def test_changed_entry_columns_of_each_type_are_named(db: Database) -> None:
+    await build(db)
+    entries = ledger_entries.c
+    await tamper(
+        db,
+        update(ledger_entries)
+        .where(entries.id == 1)
+        .values(detected_at=DETECTED + timedelta(seconds=1)),
+    )
+    await tamper(
+        db,
+        update(ledger_entries).where(entries.id == 2).values(evidence=[{"url": "https://x"}]),
+    )
+    await tamper(
+        db, update(ledger_entries).where(entries.id == 3).values(deadline_provisional=True)
+    )
+    result = await ledger.verify(db)
+    assert [p.entry_id for p in result.problems] == [1, 2, 3]
+    for problem, name in zip(
+        result.problems, ("detected_at", "evidence", "deadline_provisional"), strict=True
+    ):
+        assert f"被改动: {name} 与创建记录" in problem.message
+
+
+async def test_reordered_records_are_named(db: Database) -> None:
+    await build(db)
+    for old, new in ((2, 100), (3, 2), (100, 3)):  # records 2 and 3 swap places
+        await tamper(db, update(ledger_events).where(ledger_events.c.id == old).values(id=new))
+    result = await ledger.verify(db)
+    first = result.first
+    assert first is not None and (first.event_id, first.entry_id) == (2, 3)
+    assert "前一摘要不符" in first.message
+
+
+async def _store_content_text(db: Database, event_id: int, content_text: str) -> None:
+    value = "CAST(:content AS JSON)" if db.engine.dialect.name == "postgresql" else ":content"
+    await tamper(
+        db,
+        text(f"UPDATE ledger_events SET content = {value} WHERE id = :id").bindparams(
+            content=content_text, id=event_id
+        ),
+    )
+
+
+async def test_content_stored_reformatted_still_verifies(db: Database) -> None:
+    """The digest covers the canonical form: stored whitespace or key order does not matter."""
+    await build(db)
+    async with db.read() as conn:
+        content = (
+            await conn.execute(select(ledger_events.c.content).where(ledger_events.c.id == 2))
+        ).scalar_one()
+    reformatted = " " + json.dumps(dict(reversed(content.items())), ensure_ascii=False, indent=2)
+    await _store_content_text(db, 2, reformatted)
+    assert (await ledger.verify(db)).ok
+    await _store_content_text(db, 2, reformatted.replace(content["sponsor"], "别的单位"))
+    result = await ledger.verify(db)
+    first = result.first
+    assert first is not None and (first.event_id, first.entry_id) == (2, 2)
+    assert "摘要不符" in first.message
+
+
+async def test_unreadable_stored_values_are_named(db: Database) -> None:
+    """SQLite stores whatever text it is given: values no column type would read are named."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's column types refuse such values")
+    await build(db)
+    await tamper(db, text("UPDATE ledger_events SET at = 'yesterday' WHERE id = 4"))
+    await tamper(db, text("UPDATE ledger_entries SET evidence = '[{' WHERE id = 2"))
+    await tamper(db, text("UPDATE ledger_entries SET deadline = '2026-12-3' WHERE id = 3"))
+    await tamper(db, text("UPDATE ledger_events SET content = '{\"kind\": ' WHERE id = 5"))
+    result = await ledger.verify(db)
+    assert [(p.event_id, p.entry_id) for p in result.problems][:2] == [(4, 1), (5, 3)]
+    messages = "\n".join(p.message for p in result.problems)
+    assert "字段 at " in messages and "摘要不符" in messages
+    assert "台账条目 #2 被改动: evidence" in messages
+    assert "台账条目 #3 被改动: deadline " in messages
