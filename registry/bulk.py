@@ -8,7 +8,7 @@ and the rows go to the driver's ``executemany`` as tuples.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Table, insert
@@ -16,11 +16,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 async def insert_rows(
-    conn: AsyncConnection, table: Table, rows: Sequence[Mapping[str, Any]], *, chunk: int = 5000
+    conn: AsyncConnection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    chunk: int = 5000,
+    stored: Collection[str] = (),
 ) -> None:
     """Insert ``rows`` (each with the same keys) into ``table`` in one statement per chunk.
 
     Python-side column defaults are not applied: every row must give each column it fills.
+    The columns named in ``stored`` are given as the driver takes them (a JSON column's text),
+    and passed as they are.
     """
     if not rows:
         return
@@ -32,7 +39,8 @@ async def insert_rows(
         raise ValueError(f"bulk insert into {table.name} needs positional binds for {keys}")
     columns = [table.c[name] for name in order]
     processors: list[Callable[[Any], Any] | None] = [
-        column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns
+        None if column.name in stored else column.type.dialect_impl(dialect).bind_processor(dialect)
+        for column in columns
     ]
     values = [[row[name] for row in rows] for name in order]
     converted = [

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from registry.bulk import insert_rows
 from registry.schema import ledger_events
 
 GENESIS = "0" * 64
@@ -46,7 +47,11 @@ def canonical(value: Any) -> str:
 
 
 def chain_digest(prev_digest: str, content: Mapping[str, Any]) -> str:
-    return hashlib.sha256((prev_digest + canonical(content)).encode("utf-8")).hexdigest()
+    return text_digest(prev_digest, canonical(content))
+
+
+def text_digest(prev_digest: str, canonical_text: str) -> str:
+    return hashlib.sha256((prev_digest + canonical_text).encode("utf-8")).hexdigest()
 
 
 def iso_time(value: datetime | None) -> str | None:
@@ -132,7 +137,8 @@ async def append(
     rows: list[dict[str, Any]] = []
     appended: list[Appended] = []
     for content in contents:
-        digest = chain_digest(prev, content)
+        stored = canonical(content)
+        digest = text_digest(prev, stored)
         rows.append(
             {
                 "id": next_id,
@@ -142,8 +148,7 @@ async def append(
                 "actor": content["actor"],
                 "at": datetime.fromisoformat(content["at"]),
                 "note": content.get("note", ""),
-                # Stored in canonical key order, so that the stored text is the hashed text.
-                "content": json.loads(canonical(content)),
+                "content": stored,  # the stored text is the hashed text
                 "prev_digest": prev,
                 "digest": digest,
             }
@@ -151,8 +156,7 @@ async def append(
         appended.append(Appended(next_id, content["entry_id"], digest))
         prev = digest
         next_id += 1
-    for start in range(0, len(rows), chunk):
-        await conn.execute(insert(ledger_events), rows[start : start + chunk])
+    await insert_rows(conn, ledger_events, rows, chunk=chunk, stored=("content",))
     if conn.dialect.name == "postgresql":
         await conn.execute(
             text(
