@@ -50,13 +50,22 @@ def as_records(rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
     return [dict(zip(ID_AND_KEYS, row, strict=False)) for row in rows]
 
 
-def account_select() -> Select[Any]:
-    """Every account with its state in the inventory's canonical text form."""
-    return select(*ACCOUNT_COLUMNS).select_from(
+def _with_units(query: Select[Any]) -> Select[Any]:
+    return query.select_from(
         accounts.join(sponsor_unit, accounts.c.sponsor_id == sponsor_unit.c.id).outerjoin(
             supervisor_unit, accounts.c.supervisor_id == supervisor_unit.c.id
         )
     )
+
+
+def account_select() -> Select[Any]:
+    """Every account with its state in the inventory's canonical text form."""
+    return _with_units(select(*ACCOUNT_COLUMNS))
+
+
+def listing_select() -> Select[Any]:
+    """Every account's id and inventory columns only (``as_records`` rows, no dates to parse)."""
+    return _with_units(select(*ACCOUNT_COLUMNS[: len(ID_AND_KEYS)]))
 
 
 def row_fields(row: Mapping[str, Any]) -> dict[str, str]:

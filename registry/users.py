@@ -31,6 +31,24 @@ _HASHER = PasswordHasher()
 MIN_PASSWORD = 10
 
 
+_revocations = 0  # bumped by every revocation made in this process (see revocation_count)
+
+
+def revocation_count() -> int:
+    """How many sessions, users or API tokens this process has revoked or ended so far.
+
+    A cache of who a session or token stands for (the web console's) forgets everything when
+    this changes, so that a revocation made in the same process takes effect at once; one made
+    by another process (the ``govmedia users`` command) is seen when the cache's entry expires.
+    """
+    return _revocations
+
+
+def _revoked() -> None:
+    global _revocations
+    _revocations += 1
+
+
 @functools.cache
 def _dummy_hash() -> str:
     """A hash to verify unknown user names against, so that timing does not reveal them."""
@@ -173,6 +191,7 @@ async def revoke_user(db: Database, username: str, *, now: datetime, actor: str 
         )
         await conn.execute(delete(web_sessions).where(web_sessions.c.user_id == row.id))
         await audit(conn, now, actor, "user.revoke", username, {})
+    _revoked()
 
 
 async def authenticate(db: Database, username: str, password: str) -> User | None:
@@ -231,6 +250,7 @@ async def end_session(db: Database, session_id: str, *, now: datetime, actor: st
     async with db.write() as conn:
         await conn.execute(delete(web_sessions).where(web_sessions.c.id_hash == digest(session_id)))
         await audit(conn, now, actor, "logout", actor, {})
+    _revoked()
 
 
 async def create_token(
@@ -261,6 +281,7 @@ async def revoke_token(db: Database, token_id: int, *, now: datetime, actor: str
             update(api_tokens).where(api_tokens.c.id == token_id).values(revoked_at=now)
         )
         await audit(conn, now, actor, "token.revoke", str(token_id), {})
+    _revoked()
 
 
 async def user_for_token(db: Database, token: str) -> User | None:

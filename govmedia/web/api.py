@@ -83,8 +83,8 @@ async def me(request: web.Request) -> web.Response:
 async def list_accounts(request: web.Request) -> web.Response:
     filters = params.account_filters(request.query)
     page, per_page = params.paging(request.query, request.app[SETTINGS].page_size)
-    result = await scoped.search_accounts(
-        request.app[DB], scope_of(request), **filters, page=page, per_page=per_page
+    result = await request.app[CACHE].account_page(
+        request.app[DB], scope_of(request), filters, page=page, per_page=per_page
     )
     return reply(result.as_json())
 

@@ -13,11 +13,12 @@ from aiohttp import web
 
 from govmedia.web import api, pages
 from govmedia.web.auth import Handler, auth_middleware, is_api
-from govmedia.web.cache import DashboardCache
+from govmedia.web.cache import AuthCache, ReadCache
 from govmedia.web.errors import Problem
-from govmedia.web.keys import CACHE, CONFIG, DB, LIMITER, NOW, SESSION_LIFETIME, SETTINGS
+from govmedia.web.keys import AUTH, CACHE, CONFIG, DB, LIMITER, NOW, SESSION_LIFETIME, SETTINGS
 from govmedia.web.ratelimit import LoginLimiter
 from govmedia.web.settings import WebSettings
+from registry import scoped
 from registry.db import Database
 from registry.times import SHANGHAI
 
@@ -69,6 +70,10 @@ async def favicon(_request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def _close_cache(app: web.Application) -> None:
+    app[CACHE].close()
+
+
 def create_app(
     db: Database,
     settings: dict[str, Any],
@@ -85,11 +90,19 @@ def create_app(
     app[SETTINGS] = web_settings
     app[NOW] = now or (lambda: datetime.now(SHANGHAI))
     app[LIMITER] = LoginLimiter(web_settings.login_max_attempts, web_settings.login_window_s)
-    app[CACHE] = DashboardCache(web_settings.dashboard_cache_s)
+    app[CACHE] = ReadCache(
+        web_settings.dashboard_cache_s,
+        web_settings.list_cache_s,
+        reader=scoped.LoopReader.for_database(db),
+    )
+    app[AUTH] = AuthCache(web_settings.auth_cache_s)
     app[SESSION_LIFETIME] = timedelta(hours=web_settings.session_hours)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/favicon.ico", favicon)
     app.router.add_routes(api.routes)
     app.router.add_routes(pages.routes)
     app.router.add_static("/static/", STATIC, name="static")
+    app.on_cleanup.append(_close_cache)
+    for name in pages.ENV.list_templates(extensions=["html"]):
+        pages.ENV.get_template(name)  # compiled now rather than by the first requests
     return app

@@ -5,6 +5,8 @@ is HttpOnly, SameSite=Lax and Secure when ``[web] secure_cookies``. Every state-
 made with a session must carry the session's CSRF token (form field ``csrf_token`` or header
 ``X-CSRF-Token``); requests made with a bearer token carry no ambient credentials and need none.
 The login form, before any session exists, is protected by a double-submit cookie.
+
+Who a session or a token stands for is remembered for a few seconds (``cache.AuthCache``).
 """
 
 from __future__ import annotations
@@ -17,8 +19,7 @@ from datetime import datetime
 from aiohttp import web
 
 from govmedia.web.errors import Problem, forbidden
-from govmedia.web.keys import DB, NOW, SESSION, USER, VIA
-from registry import users
+from govmedia.web.keys import AUTH, DB, NOW, SESSION, USER, VIA
 from registry.scope import Scope
 from registry.users import Session, User
 
@@ -84,18 +85,20 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if request.path.startswith(PUBLIC):
         return await handler(request)
     db = request.app[DB]
+    cache = request.app[AUTH]
     now: datetime = request.app[NOW]()
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, token = header.partition(" ")
-        user = await users.user_for_token(db, token.strip()) if scheme.lower() == "bearer" else None
+        token = token.strip()
+        user = await cache.token(db, token) if scheme.lower() == "bearer" and token else None
         if user is None:
             raise Problem(401, "API 令牌无效或已吊销")
         request[USER] = user
         request[VIA] = "token"
         return await handler(request)
     cookie = request.cookies.get(SESSION_COOKIE, "")
-    session = await users.get_session(db, cookie, now=now) if cookie else None
+    session = await cache.session(db, cookie, now=now) if cookie else None
     if session is None:
         if is_api(request):
             raise Problem(401, "需要登录或 API 令牌 (Authorization: Bearer ...)")

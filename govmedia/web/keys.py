@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from govmedia.web.cache import DashboardCache
+from govmedia.web.cache import AuthCache, ReadCache
 from govmedia.web.ratelimit import LoginLimiter
 from govmedia.web.settings import WebSettings
 from registry.db import Database
@@ -19,7 +19,8 @@ CONFIG: web.AppKey[Mapping[str, Any]] = web.AppKey("config")
 SETTINGS = web.AppKey("settings", WebSettings)
 NOW: web.AppKey[Callable[[], datetime]] = web.AppKey("now")
 LIMITER = web.AppKey("limiter", LoginLimiter)
-CACHE = web.AppKey("cache", DashboardCache)
+CACHE = web.AppKey("cache", ReadCache)
+AUTH = web.AppKey("auth", AuthCache)
 SESSION_LIFETIME = web.AppKey("session_lifetime", timedelta)
 
 USER = web.RequestKey("user", User)

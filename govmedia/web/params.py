@@ -8,7 +8,7 @@ from govmedia.web.errors import bad_request
 from monitor.quarter import Quarter
 from registry.fields import PLATFORMS, Status
 from registry.ledger_status import parse_status
-from registry.scoped import MAX_PER_PAGE
+from registry.scoped import MAX_PER_PAGE, AccountFilters
 
 
 def integer(query: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -27,7 +27,7 @@ def paging(query: Mapping[str, str], default_size: int) -> tuple[int, int]:
     )
 
 
-def account_filters(query: Mapping[str, str]) -> dict[str, str]:
+def account_filters(query: Mapping[str, str]) -> AccountFilters:
     platform = query.get("platform", "").strip()
     if platform and platform not in PLATFORMS:
         raise bad_request(f"未知平台 '{platform}'")
@@ -40,7 +40,7 @@ def account_filters(query: Mapping[str, str]) -> dict[str, str]:
     q = query.get("q", "").strip()
     if len(q) > 100:
         raise bad_request("搜索词过长")
-    return {"q": q, "platform": platform, "status": status, "region": region}
+    return AccountFilters(q=q, platform=platform, status=status, region=region)
 
 
 def quarter(query: Mapping[str, str], default: Quarter) -> Quarter:

@@ -16,6 +16,8 @@ class WebSettings:
     login_window_s: float = 300
     dashboard_cache_s: float = 30
     page_size: int = 50
+    list_cache_s: float = 5
+    auth_cache_s: float = 5
 
     @classmethod
     def from_config(cls, settings: dict[str, Any]) -> WebSettings:
@@ -29,4 +31,6 @@ class WebSettings:
             login_window_s=float(web["login_window_s"]),
             dashboard_cache_s=float(web["dashboard_cache_s"]),
             page_size=int(web["page_size"]),
+            list_cache_s=float(web["list_cache_s"]),
+            auth_cache_s=float(web["auth_cache_s"]),
         )

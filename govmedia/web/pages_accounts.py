@@ -1,0 +1,129 @@
+"""The inventory (search, filters, pages), one account with its history, and the filing forms."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from aiohttp import web
+
+from govmedia.web import actions, params
+from govmedia.web.auth import current_user, remote, scope_of
+from govmedia.web.errors import Problem, not_found
+from govmedia.web.keys import CACHE, DB, SETTINGS
+from govmedia.web.rendering import now, render
+from registry import scoped
+from registry.fields import FIELDS, PLATFORMS, Status
+from registry.times import SHANGHAI
+
+KIND_LABELS = {key: kind.value for key, kind in actions.KINDS.items()}
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/accounts")
+async def inventory(request: web.Request) -> web.Response:
+    filters = params.account_filters(request.query)
+    page, per_page = params.paging(request.query, request.app[SETTINGS].page_size)
+    result = await request.app[CACHE].account_page(
+        request.app[DB], scope_of(request), filters, page=page, per_page=per_page
+    )
+    base = filters.as_query()
+    return render(
+        request,
+        "accounts.html",
+        result=result,
+        filters=filters,
+        platforms=PLATFORMS,
+        statuses=[s.value for s in Status],
+        prev_url=f"/accounts?{urlencode({**base, 'page': page - 1})}" if page > 1 else "",
+        next_url=(
+            f"/accounts?{urlencode({**base, 'page': page + 1})}" if page < result.pages else ""
+        ),
+    )
+
+
+@routes.get("/accounts/{pk:\\d+}")
+async def account_page(request: web.Request) -> web.Response:
+    db = request.app[DB]
+    record = await scoped.account_in_scope(db, scope_of(request), request.match_info["pk"])
+    if record is None:
+        raise not_found()
+    activity = await scoped.account_activity(db, record.pk)
+    return render(
+        request,
+        "account.html",
+        record=record,
+        fields=FIELDS,
+        activity=activity,
+        notice=request.query.get("notice", ""),
+        kinds=KIND_LABELS,
+    )
+
+
+def _form_context(
+    request: web.Request, kind: str, account: str, values: dict[str, str]
+) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "kind_label": KIND_LABELS[kind],
+        "kinds": KIND_LABELS,
+        "account": account,
+        "values": values,
+        "fields": FIELDS,
+        "platforms": PLATFORMS,
+        "today": now(request).astimezone(SHANGHAI).date().isoformat(),
+    }
+
+
+@routes.get("/filings/new")
+async def filing_form(request: web.Request) -> web.Response:
+    kind = actions.parse_kind(request.query.get("kind", "open"))
+    account = request.query.get("account", "").strip()
+    values: dict[str, str] = {}
+    if kind != "open":
+        record = await scoped.account_in_scope(request.app[DB], scope_of(request), account)
+        if record is None:
+            raise not_found()
+        values = dict(record.fields)
+    elif scope_of(request).is_unit:
+        values = {"sponsor": scope_of(request).value}
+    return render(request, "filing.html", **_form_context(request, kind, account, values))
+
+
+@routes.post("/filings")
+async def filing_submit(request: web.Request) -> web.Response:
+    form = await request.post()
+    kind = actions.parse_kind(str(form.get("kind", "")))
+    account = str(form.get("account", "")).strip()
+    keys = {f.key for f in FIELDS}
+    fields = {k: str(form.get(k, "")) for k in keys if str(form.get(k, "")).strip()}
+    if kind == "change":
+        current = await scoped.account_in_scope(request.app[DB], scope_of(request), account)
+        if current is not None:  # the form shows every field; file only what differs
+            fields = {k: v for k, v in fields.items() if current.fields.get(k, "") != v.strip()}
+    elif kind != "open":
+        fields = {}
+    try:
+        receipt = await actions.file(
+            request.app[DB],
+            current_user(request),
+            now(request),
+            kind=kind,
+            account=account,
+            fields=fields,
+            effective_on=str(form.get("effective_on", "")),
+            doc_no=str(form.get("doc_no", "")),
+            reason=str(form.get("reason", "")),
+            remote=remote(request),
+        )
+    except Problem as problem:
+        context = _form_context(request, kind, account, {k: str(form.get(k, "")) for k in keys})
+        return render(
+            request, "filing.html", status=problem.status, error=problem.message, **context
+        )
+    request.app[CACHE].clear()
+    notice = f"已备案: {receipt.kind.value}" + (
+        ";提示: " + ";".join(receipt.warnings) if receipt.warnings else ""
+    )
+    raise web.HTTPSeeOther(f"/accounts/{receipt.account_pk}?notice={quote(notice)}")

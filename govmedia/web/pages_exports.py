@@ -1,0 +1,109 @@
+"""Downloads: the inventory, the ledger and the bulletin, each narrowed to the scope."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from urllib.parse import quote
+
+from aiohttp import web
+
+from govmedia.web import params
+from govmedia.web.auth import scope_of
+from govmedia.web.errors import bad_request, forbidden
+from govmedia.web.keys import CONFIG, DB
+from govmedia.web.rendering import now, render, this_quarter
+from registry import scoped, tabular
+from registry.fields import FIELDS
+from registry.times import SHANGHAI
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/exports")
+async def exports_page(request: web.Request) -> web.Response:
+    whole = await scoped.covers_everything(request.app[DB], scope_of(request))
+    return render(request, "exports.html", quarter=this_quarter(request), bulletin=whole)
+
+
+def _download(path: Path, name: str, content_type: str) -> web.Response:
+    data = path.read_bytes()
+    return web.Response(
+        body=data,
+        content_type=content_type,
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"},
+    )
+
+
+_TYPES = {
+    "csv": "text/csv",
+    "json": "application/json",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "html": "text/html",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
+
+
+def _format(request: web.Request, allowed: tuple[str, ...]) -> str:
+    fmt = request.query.get("format", allowed[0]).strip().lower()
+    if fmt not in allowed:
+        raise bad_request(f"格式应为 {'、'.join(allowed)} 之一")
+    return fmt
+
+
+@routes.get("/exports/accounts")
+async def export_accounts(request: web.Request) -> web.Response:
+    fmt = _format(request, ("csv", "xlsx", "json"))
+    rows = await scoped.export_rows(request.app[DB], scope_of(request))
+    headers = [f.header for f in FIELDS]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"accounts.{fmt}"
+        if fmt == "csv":
+            tabular.write_csv(path, headers, rows)
+        elif fmt == "xlsx":
+            tabular.write_xlsx(path, headers, rows, title="账号清单")
+        else:
+            keys = [f.key for f in FIELDS]
+            tabular.write_json(path, [dict(zip(keys, r, strict=True)) for r in rows])
+        return _download(path, f"账号清单.{fmt}", _TYPES[fmt])
+
+
+@routes.get("/exports/ledger")
+async def export_ledger(request: web.Request) -> web.Response:
+    from monitor.ledger_export import export_ledger as write_ledger
+
+    fmt = _format(request, ("xlsx", "csv", "json"))
+    quarter = params.quarter(request.query, this_quarter(request))
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"ledger.{fmt}"
+        await write_ledger(
+            request.app[DB],
+            path,
+            fmt,
+            quarter=str(quarter),
+            now=now(request),
+            where=scope_of(request).clause(),
+        )
+        return _download(path, f"整改台账-{quarter}.{fmt}", _TYPES[fmt])
+
+
+@routes.get("/exports/bulletin")
+async def export_bulletin(request: web.Request) -> web.Response:
+    from monitor.report import write_report
+    from monitor.workdays import DeadlineRule
+
+    if not await scoped.covers_everything(request.app[DB], scope_of(request)):
+        raise forbidden("通报涵盖全部账号,仅向管理范围覆盖全部账号的用户提供")
+    fmt = _format(request, ("html", "docx"))
+    quarter = params.quarter(request.query, this_quarter(request))
+    rule = DeadlineRule.from_config(request.app[CONFIG])
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"bulletin.{fmt}"
+        await write_report(
+            request.app[DB],
+            path,
+            quarter,
+            issued=now(request).astimezone(SHANGHAI).date(),
+            rule=rule,
+        )
+        return _download(path, f"通报-{quarter}.{fmt}", _TYPES[fmt])
