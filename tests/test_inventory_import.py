@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import META, TODAY, sample_rows, write_csv
 from openpyxl import Workbook
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from govmedia.synthetic import header_row
 from registry import queries
@@ -183,3 +183,17 @@ async def test_warnings_for_second_account_on_platform_and_unrelated_name(
     assert record is not None
     assert any("一个单位在同一平台只开设一个账号" in w for w in record.filings[0].warnings)
     assert any("名称无关联" in w for w in record.filings[0].warnings)
+
+
+async def test_a_large_import_leaves_fresh_planner_statistics_on_postgresql(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not db.url.get_backend_name().startswith("postgresql"):
+        pytest.skip("planner statistics are PostgreSQL's")
+    monkeypatch.setattr("registry.inventory._ANALYZE_AFTER", 10)
+    await import_inventory(db, write_csv(tmp_path / "a.csv", sample_rows(12)), META, TODAY)
+    async with db.read() as conn:
+        analysed = await conn.scalar(
+            text("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'accounts'")
+        )
+    assert analysed is not None
