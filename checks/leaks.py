@@ -6,7 +6,7 @@ from checks.evidence import evidence, excerpt_around, finding
 from checks.feed import Feed
 from checks.model import Evidence, Finding
 from checks.policy import Policy
-from checks.privacy import BANK_CARD, ID_CARD, KIND_LABELS, MOBILE, find_personal_data
+from checks.privacy import BANK_CARD, ID_CARD, KIND_LABELS, MOBILE, find_personal_data_each
 
 
 def check_privacy(feed: Feed, policy: Policy) -> list[Finding]:
@@ -18,11 +18,12 @@ def check_privacy(feed: Feed, policy: Policy) -> list[Finding]:
         return []
     counts = dict.fromkeys(KIND_LABELS, 0)
     found: list[Evidence] = []
-    for item in feed.items:
-        text = item.text
-        hits = list(find_personal_data(text, kinds))
+    items = feed.items
+    each = find_personal_data_each([item.text for item in items], kinds)
+    for item, hits in zip(items, each, strict=True):
         if not hits:
             continue
+        text = item.text
         for hit in hits:
             counts[hit.kind] += 1
         labels = "、".join(dict.fromkeys(KIND_LABELS[hit.kind] for hit in hits))

@@ -19,7 +19,6 @@ from checks.policy import REVIEW_LEVELS, Policy
 from checks.text import normalise_title
 from checks.times import aware, fmt
 
-_LEVEL_FIELDS = dict(zip(REVIEW_LEVELS, ("first", "second", "final"), strict=True))
 NO_RECORD, LATE, MISSING = "无审核记录", "先发后审", "审核层级不全"
 
 
@@ -37,9 +36,36 @@ def normalise_url(url: str) -> str:
 
 def review_times(record: ReviewRecord) -> dict[str, datetime | None]:
     """Review time per level name (初审, 复审, 终审)."""
-    return {
-        level: getattr(record, f"{prefix}_reviewed_at") for level, prefix in _LEVEL_FIELDS.items()
-    }
+    return dict(zip(REVIEW_LEVELS, _times(record), strict=True))
+
+
+def _times(record: ReviewRecord) -> tuple[datetime | None, datetime | None, datetime | None]:
+    """Review times in the order of ``REVIEW_LEVELS``."""
+    return record.first_reviewed_at, record.second_reviewed_at, record.final_reviewed_at
+
+
+def _wall_clock(moment: datetime) -> datetime:
+    return datetime.combine(moment, moment.time())  # naive; cheaper than replace()
+
+
+def _any_passes(
+    records: list[ReviewRecord], published: datetime, local: datetime, required: tuple[bool, ...]
+) -> bool:
+    """Whether ``record_problems`` is empty for one of ``records``, without building messages.
+
+    ``local`` is the naive Shanghai wall-clock time of ``published``; ``required`` flags the
+    required levels in the order of ``REVIEW_LEVELS``.
+    """
+    for record in records:
+        for level, moment in enumerate(_times(record)):
+            if moment is None:
+                if required[level]:
+                    break
+            elif moment > (local if moment.tzinfo is None else published):
+                break
+        else:
+            return True
+    return False
 
 
 def record_problems(
@@ -57,7 +83,7 @@ def record_problems(
         if moment is None:
             continue
         if moment.tzinfo is None:
-            local = local or datetime.combine(published, published.time())
+            local = local or _wall_clock(published)
             later = moment > local
         else:
             later = moment > published
@@ -114,14 +140,20 @@ def check_reviews(feed: Feed, reviews: Sequence[ReviewRecord], policy: Policy) -
     index = _Index(reviews)
     found = []
     counts = {NO_RECORD: 0, LATE: 0, MISSING: 0}
+    required = tuple(level in rule.required_levels for level in REVIEW_LEVELS)
     for item in posts:
-        assert item.published is not None
+        published = item.published
+        assert published is not None
         records = index.candidates(item)
         if not records:
             counts[NO_RECORD] += 1
             found.append(evidence(item, NO_RECORD))
             continue
-        verdicts = [record_problems(r, item.published, rule.required_levels) for r in records]
+        raw = item.post.published_at  # a naive value is the Shanghai wall-clock time already
+        local = raw if raw is not None and raw.tzinfo is None else _wall_clock(published)
+        if _any_passes(records, published, local, required):
+            continue
+        verdicts = [record_problems(r, published, rule.required_levels) for r in records]
         problems = min(verdicts, key=len)
         if problems:
             counts[LATE] += any("晚于" in p for p in problems)

@@ -21,11 +21,11 @@ def check_content(feed: Feed, policy: Policy) -> list[Finding]:
     commercial: list[Evidence] = []
     wrong_terms: dict[str, str] = {}
     ad_terms: dict[str, None] = {}
-    for item in feed.items:
-        text = item.text
-        hits = matcher.find(text)
+    items = feed.items
+    for item, hits in zip(items, matcher.find_each([item.text for item in items]), strict=True):
         if not hits:
             continue
+        text = item.text
         errors = [m for m in hits if m.value.kind == "wording"]
         ads = [m for m in hits if m.value.kind == "commercial"]
         if errors:

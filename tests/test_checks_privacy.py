@@ -53,6 +53,7 @@ SCAN_CASES = [
     ("12 is not a mobile prefix", "12812345678", []),
     ("valid ID", f"身份证号：{ID_OK}", ["id_card"]),
     ("valid ID lower-case x", f"身份证号{ID_OK.lower()}", ["id_card"]),
+    ("valid ID ending in a full-width x", f"身份证号{ID_OK[:17]}ｘ", ["id_card"]),
     ("ID built from a birth date", id_number("51010420010203123"), ["id_card"]),
     ("masked ID passes", "身份证号51**************23", []),
     ("wrong check character is not an ID", f"证件号{ID_WRONG_CHECK}", []),

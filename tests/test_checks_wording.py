@@ -153,7 +153,7 @@ def test_matcher_agrees_with_naive_search_in_both_encodings(count: int) -> None:
     alphabet = [chr(c) for c in range(0x4E00, 0x4E00 + 600)] + ["😀", "A", "1"]
     terms = sorted({"".join(rng.choices(alphabet, k=rng.randint(2, 4))) for _ in range(count)})
     matcher = Matcher((t, t) for t in terms)
-    assert matcher._wide is (count > WIDE_ROOT)
+    assert matcher._utf8 is (count > WIDE_ROOT)
     for _ in range(30):
         chosen = rng.sample(terms, 3)
         parts = [*chosen, *("".join(rng.choices(alphabet, k=5)) for _ in range(3))]
