@@ -5,7 +5,9 @@
 Imports N accounts into a fresh SQLite database, starts ``monitor.simserver`` in a separate
 process (20 full-text items of ~3 KB a feed, the given latency), then times ``run_inspection``:
 fetch, parse (worker processes), check, write outcomes and ledger entries. Prints accounts/s,
-efficiency against the ideal bound max(N x latency / concurrency, N x parse time / cores),
+efficiency against the ideal bound max(N x latency / concurrency, N x parse time / cores)
+(one feed's parse time: ``bench_fetch.measure_parse``, the median CPU time over 40 distinct feeds,
+taken just before and just after the run, their mean used: this machine's speed drifts),
 event-loop lag p99, peak RSS of the client with its parser processes (the server apart) and the
 CPU seconds of each part. Repeat with several N (``--accounts 2000,25000``) to see memory stay
 flat. The machine's other load is printed too: figures on a busy machine are pessimistic.
@@ -58,7 +60,6 @@ async def one_run(
     n: int,
     latency_s: float,
     concurrency: int,
-    parse_s: float,
     server: psutil.Process,
 ) -> None:
     source = folder / f"inventory-{n}.csv"
@@ -77,6 +78,7 @@ async def one_run(
     request = RunRequest(
         Quarter.of(now.date()), now, now, all_accounts=True, concurrency=concurrency
     )
+    parse_before, _ = await measure_parse(base)
     sampler = MemorySampler(server.pid)
     sampler.start()
     me = psutil.Process()
@@ -103,6 +105,14 @@ async def one_run(
     cpu_server = cpu_seconds([server]) - server0
     cpu_other = max(0.0, machine_busy_seconds() - machine0 - cpu_main - cpu_workers - cpu_server)
     await db.close()
+    # This machine's speed drifts over minutes: one feed's parse time is taken before and after
+    # the run, and the bound uses their mean.
+    parse_after, _ = await measure_parse(base)
+    parse_s = (parse_before + parse_after) / 2
+    print(
+        f"one feed's parse: {parse_before * 1000:.2f} ms before the run, "
+        f"{parse_after * 1000:.2f} ms after"
+    )
     bound = max(n * latency_s / concurrency, n * parse_s / CORES)
     print(
         f"N={n}: {seconds:.1f} s, {n / seconds:.1f} accounts/s, efficiency {bound / seconds:.2f} "
@@ -138,7 +148,6 @@ async def main_async(args: argparse.Namespace) -> None:
                     n,
                     args.latency_ms / 1000,
                     args.concurrency,
-                    parse_s,
                     psutil.Process(proc.pid),
                 )
     finally:
