@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from registry import scoped, users
+from registry import scoped, scoped_dashboard, users
 from registry.db import Database
 from registry.scope import Scope
 from registry.users import Session, User
@@ -149,11 +149,11 @@ class ReadCache:
 
     async def dashboard(self, db: Database, scope: Scope, quarter: str) -> dict[str, Any]:
         if self.dashboard_ttl_s <= 0:
-            return await scoped.dashboard(db, scope, quarter)
+            return await scoped_dashboard.dashboard(db, scope, quarter)
         return await self._dashboards.get_or_compute(
             (scope.role.value, scope.value, quarter),
             self.dashboard_ttl_s,
-            lambda: scoped.dashboard(db, scope, quarter),
+            lambda: scoped_dashboard.dashboard(db, scope, quarter),
         )
 
     async def account_page(
