@@ -194,6 +194,33 @@ async def revoke_user(db: Database, username: str, *, now: datetime, actor: str 
     _revoked()
 
 
+async def set_password(
+    db: Database,
+    username: str,
+    password: str,
+    *,
+    now: datetime,
+    actor: str = "cli",
+    keep_session: str | None = None,
+) -> None:
+    """Give an active user a new password; the user's console sessions end (all but
+    ``keep_session``, the one changing it in the browser). API tokens are left as they are."""
+    if len(password) < MIN_PASSWORD:
+        raise UserRefused(f"密码至少 {MIN_PASSWORD} 个字符")
+    hashed = await asyncio.get_running_loop().run_in_executor(None, _HASHER.hash, password)
+    async with db.write() as conn:
+        row = (await conn.execute(select(users).where(users.c.username == username))).first()
+        if row is None or not row.active:
+            raise UserRefused(f"用户 {username} 不存在或已停用")
+        await conn.execute(update(users).where(users.c.id == row.id).values(password_hash=hashed))
+        ended = delete(web_sessions).where(web_sessions.c.user_id == row.id)
+        if keep_session is not None:
+            ended = ended.where(web_sessions.c.id_hash != digest(keep_session))
+        await conn.execute(ended)
+        await audit(conn, now, actor, "user.password", username, {})
+    _revoked()
+
+
 async def authenticate(db: Database, username: str, password: str) -> User | None:
     """The active user with this password, or None (same work whether the name exists)."""
     async with db.read() as conn:

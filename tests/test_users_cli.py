@@ -1,4 +1,4 @@
-"""``govmedia users add/list/token/revoke`` and ``govmedia serve``'s options."""
+"""``govmedia users add/list/token/passwd/revoke`` and ``govmedia serve``'s options."""
 
 from __future__ import annotations
 
@@ -82,3 +82,28 @@ def test_users_add_refuses_short_passwords_and_duplicates(cli) -> None:  # type:
 def test_serve_help_names_host_and_port(cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("serve", "--help")
     assert "--host" in result.output and "--port" in result.output
+
+
+def test_users_passwd_resets_a_password(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from registry.db import Database
+
+    add = ("users", "add", "jinjiang", "--role", "county", "--scope", "510104")
+    assert cli(*add, "--password-stdin", input="a-long-password\n").exit_code == 0
+    short = cli("users", "passwd", "jinjiang", "--password-stdin", input="short\n")
+    assert short.exit_code == 1 and "至少" in short.output
+    missing = cli("users", "passwd", "nobody", "--password-stdin", input="another-password\n")
+    assert missing.exit_code == 1 and "nobody" in missing.output
+    reset = cli("users", "passwd", "jinjiang", "--password-stdin", input="another-password\n")
+    assert reset.exit_code == 0, reset.output
+
+    async def check(password: str) -> bool:
+        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
+        try:
+            return await users.authenticate(db, "jinjiang", password) is not None
+        finally:
+            await db.close()
+
+    assert not asyncio.run(check("a-long-password"))
+    assert asyncio.run(check("another-password"))

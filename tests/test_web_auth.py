@@ -133,3 +133,31 @@ async def test_stored_secrets_are_hashed(site: Site) -> None:
         tokens = [r.token_hash for r in await conn.execute(select(api_tokens))]
     assert all(h.startswith("$argon2id$") for h in hashes)
     assert not set(site.tokens.values()) & set(tokens)
+
+
+async def test_a_user_changes_their_own_password(site: Site) -> None:
+    new = "a-new-long-password"
+    async with site.browser() as other_device:
+        await login(other_device, "jinjiang")
+        async with site.browser() as client:
+            csrf = await login(client, "jinjiang")
+            form = {"csrf_token": csrf, "password": PASSWORD, "new_password": new}
+            async with client.post("/password", data=form) as response:  # no confirmation
+                assert response.status == 400 and "不一致" in await response.text()
+            wrong = {**form, "password": "not-the-password", "new_password_again": new}
+            async with client.post("/password", data=wrong) as response:
+                assert response.status == 400 and "当前密码不正确" in await response.text()
+            short = {**form, "new_password": "short", "new_password_again": "short"}
+            async with client.post("/password", data=short) as response:
+                assert response.status == 400 and "至少" in await response.text()
+            async with client.post("/password", data={**form, "csrf_token": "x"}) as response:
+                assert response.status == 403
+            assert await users.authenticate(site.db, "jinjiang", PASSWORD) is not None
+            async with client.post("/password", data={**form, "new_password_again": new}) as r:
+                assert r.status == 200 and "密码已修改" in await r.text()
+            async with client.get("/", allow_redirects=False) as response:
+                assert response.status == 200  # this session stays
+        async with other_device.get("/", allow_redirects=False) as response:
+            assert response.status == 302  # the other one ended
+    assert await users.authenticate(site.db, "jinjiang", PASSWORD) is None
+    assert await users.authenticate(site.db, "jinjiang", new) is not None

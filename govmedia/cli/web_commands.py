@@ -118,6 +118,23 @@ def users_add(
         click.echo(token)
 
 
+@users.command("passwd")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="从标准输入读取新密码 (否则交互输入)")
+@common
+def users_passwd(env: Env, username: str, password_stdin: bool) -> None:
+    """Set a user's password (a reset: the user's console sessions end)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("新密码", hide_input=True, confirmation_prompt=True)
+    run(
+        env,
+        lambda db: users_api.set_password(db, username, password, now=_now(), actor=whoami()),
+    )
+    click.echo(f"已重设用户 {username} 的密码,其登录会话已结束")
+
+
 @users.command("token")
 @click.argument("username")
 @click.option("--name", "token_name", default="", help="令牌名称 (如 发布系统)")

@@ -1,4 +1,5 @@
-"""The login form (a double-submit CSRF cookie, rate-limited) and logging out."""
+"""The login form (a double-submit CSRF cookie, rate-limited), logging out, and changing one's
+own password."""
 
 from __future__ import annotations
 
@@ -106,3 +107,51 @@ async def logout(request: web.Request) -> web.Response:
     response = web.HTTPSeeOther("/login")
     response.del_cookie(SESSION_COOKIE, path="/")
     raise response
+
+
+def _password_page(request: web.Request, status: int = 200, message: str = "") -> web.Response:
+    return render(
+        request,
+        "password.html",
+        status=status,
+        message=message,
+        error=status != 200,
+        min_length=users.MIN_PASSWORD,
+    )
+
+
+@routes.get("/password")
+async def password_form(request: web.Request) -> web.Response:
+    return _password_page(request)
+
+
+@routes.post("/password")
+async def change_password(request: web.Request) -> web.Response:
+    """The signed-in user's own password: the current one is asked again (rate-limited like a
+    login); the user's other sessions end, this one stays."""
+    user = current_user(request)
+    form = await request.post()
+    new, again = str(form.get("new_password", "")), str(form.get("new_password_again", ""))
+    limiter = request.app[LIMITER]
+    wait = limiter.blocked(user.username, remote(request))
+    if wait:
+        return _password_page(request, 429, f"失败次数过多,请 {int(wait) + 1} 秒后再试")
+    db = request.app[DB]
+    if await users.authenticate(db, user.username, str(form.get("password", ""))) is None:
+        limiter.failed(user.username, remote(request))
+        return _password_page(request, 400, "当前密码不正确")
+    limiter.succeeded(user.username, remote(request))
+    if new != again:
+        return _password_page(request, 400, "两次输入的新密码不一致")
+    try:
+        await users.set_password(
+            db,
+            user.username,
+            new,
+            now=now(request),
+            actor=user.username,
+            keep_session=request.cookies.get(SESSION_COOKIE, ""),
+        )
+    except users.UserRefused as exc:
+        return _password_page(request, 400, str(exc))
+    return _password_page(request, message="密码已修改,其他设备上的登录已退出")
