@@ -107,3 +107,19 @@ def test_users_passwd_resets_a_password(cli, tmp_path: Path) -> None:  # type: i
 
     assert not asyncio.run(check("a-long-password"))
     assert asyncio.run(check("another-password"))
+
+
+def test_users_audit_lists_who_changed_what(cli) -> None:  # type: ignore[no-untyped-def]
+    add = ("users", "add", "jinjiang", "--role", "county", "--scope", "510104")
+    assert cli(*add, "--password-stdin", input="a-long-password\n").exit_code == 0
+    assert cli("users", "revoke", "jinjiang").exit_code == 0
+    entries = json.loads(cli("users", "audit", "--json").stdout)
+    assert [(e["action"], e["target"]) for e in entries] == [
+        ("user.revoke", "jinjiang"),
+        ("user.add", "jinjiang"),
+    ]
+    assert entries[1]["detail"] == {"role": "county", "scope": "510104"}
+    listed = cli("users", "audit", "--limit", "1")
+    lines = listed.stdout.strip().splitlines()
+    assert listed.exit_code == 0 and len(lines) == 3 and "user.revoke" in lines[1]
+    assert lines[1].split("\t")[0].count(":") == 2  # a local time to the second

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from datetime import datetime
 
@@ -166,6 +167,26 @@ def users_list(env: Env, as_json: bool) -> None:
             f"{row['username']}\t{row['role']}\t{row['scope']}\t{'是' if row['active'] else '否'}\t{tokens or '-'}"
         )
     click.echo(f"共 {len(rows)} 个用户")
+
+
+@users.command("audit")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@common
+def users_audit(env: Env, limit: int, as_json: bool) -> None:
+    """Show the audit log, newest first: who changed what, when (Asia/Shanghai) and from where."""
+    rows = run(env, lambda db: users_api.audit_entries(db, limit=limit))
+    if as_json:
+        emit_json(rows)
+        return
+    click.echo("time\tactor\taction\ttarget\tremote\tdetail")
+    for row in rows:
+        at = row["at"].astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+        detail = json.dumps(row["detail"], ensure_ascii=False) if row["detail"] else ""
+        click.echo(
+            f"{at}\t{row['actor']}\t{row['action']}\t{row['target']}\t{row['remote'] or '-'}\t{detail}"
+        )
+    click.echo(f"共 {len(rows)} 条记录")
 
 
 @users.command("revoke")
