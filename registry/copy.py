@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import Table, func, insert, select, text
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from registry import migrate
+from registry.bulk import sync_id_sequence
 from registry.db import Database
 from registry.errors import Refused
 from registry.schema import metadata
@@ -68,22 +69,9 @@ async def copy_database(source: Database, target: Database) -> CopyResult:
                 await dst.execute(insert(table), rows)
                 copied += len(rows)
             result.counts[table.name] = copied
-        if dst.dialect.name == "postgresql":
-            await _set_sequences(dst, tables)
+        for table in tables:
+            await sync_id_sequence(dst, table)
         for table in tables:  # read back inside the transaction: every row arrived
             if await _count(dst, table) != result.counts[table.name]:
                 raise CopyRefused(f"表 {table.name} 复制后行数不符,已回滚")
     return result
-
-
-async def _set_sequences(conn: AsyncConnection, tables: list[Table]) -> None:
-    for table in tables:
-        column = table.autoincrement_column
-        if column is None:
-            continue
-        await conn.execute(
-            text(
-                f"SELECT setval(pg_get_serial_sequence('{table.name}', '{column.name}'), "
-                f"coalesce((SELECT max({column.name}) FROM {table.name}), 0) + 1, false)"
-            )
-        )

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select, text, update
+from sqlalchemy import and_, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from checks.model import Evidence, Finding
 from checks.privacy import mask_personal_data
-from registry.bulk import insert_rows
+from registry.bulk import first_free_id, insert_rows, sync_id_sequence
 from registry.db import Database
 from registry.errors import Refused
 from registry.ledger_chain import append, created_content, iso_time, status_content
@@ -169,7 +169,7 @@ async def record_findings_batch(
         )
         for pk, code in existing:
             merged[(quarter, pk)][1].pop(code, None)
-    next_id = await _next_entry_id(conn)
+    next_id = await first_free_id(conn, ledger_entries)
     rows: list[dict[str, Any]] = []
     identities: dict[int, tuple[str, str]] = {}
     for item, by_code in merged.values():
@@ -213,23 +213,12 @@ async def insert_entries(
     benchmark to build a large ledger with a real chain.
     """
     await insert_rows(conn, ledger_entries, rows, chunk=chunk)
-    if conn.dialect.name == "postgresql":
-        await conn.execute(
-            text(
-                "SELECT setval(pg_get_serial_sequence('ledger_entries', 'id'), "
-                "(SELECT max(id) FROM ledger_entries))"
-            )
-        )
+    await sync_id_sequence(conn, ledger_entries)
     contents = [
         created_content(row["id"], row, *identities[row["account_pk"]], actor, row["detected_at"])
         for row in rows
     ]
     await append(conn, contents)
-
-
-async def _next_entry_id(conn: AsyncConnection) -> int:
-    top = await conn.execute(select(func.coalesce(func.max(ledger_entries.c.id), 0)))
-    return int(top.scalar_one()) + 1
 
 
 async def _transition(

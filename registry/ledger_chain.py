@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from registry.bulk import insert_rows
+from registry.bulk import first_free_id, insert_rows, sync_id_sequence
 from registry.schema import ledger_events
 
 GENESIS = "0" * 64
@@ -131,8 +131,7 @@ async def append(
     """Append records (each content as ``created_content`` / ``status_content`` make it)."""
     if not contents:
         return []
-    top = await conn.execute(select(func.coalesce(func.max(ledger_events.c.id), 0)))
-    next_id = int(top.scalar_one()) + 1
+    next_id = await first_free_id(conn, ledger_events)
     prev = await chain_head(conn) or GENESIS
     rows: list[dict[str, Any]] = []
     appended: list[Appended] = []
@@ -157,11 +156,5 @@ async def append(
         prev = digest
         next_id += 1
     await insert_rows(conn, ledger_events, rows, chunk=chunk, stored=("content",))
-    if conn.dialect.name == "postgresql":
-        await conn.execute(
-            text(
-                "SELECT setval(pg_get_serial_sequence('ledger_events', 'id'), "
-                "(SELECT max(id) FROM ledger_events))"
-            )
-        )
+    await sync_id_sequence(conn, ledger_events)
     return appended

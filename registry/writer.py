@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Table, func, select, text, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from registry.bulk import insert_rows
+from registry.bulk import first_free_id, insert_rows, sync_id_sequence
 from registry.fields import Status
 from registry.lifecycle import AccountState, Changes, FilingFacts, Kind, apply
 from registry.names import name_relates_to_sponsor
@@ -125,11 +125,11 @@ async def commit(conn: AsyncConnection, plans: Sequence[AccountPlan]) -> None:
     unit_ids = await _ensure_units(conn, plans)
     new = [p for p in plans if p.pk is None]
     if new:
-        first = await _allocate_ids(conn, accounts)
+        first = await first_free_id(conn, accounts)
         for offset, plan in enumerate(new):
             plan.pk = first + offset
         await insert_rows(conn, accounts, [{"id": p.pk, **_projection(p, unit_ids)} for p in new])
-        await _sync_id_sequence(conn, accounts)
+        await sync_id_sequence(conn, accounts)
     for plan in plans:
         if plan.state is not None:
             await conn.execute(
@@ -202,7 +202,7 @@ async def _ensure_units(conn: AsyncConnection, plans: Sequence[AccountPlan]) -> 
         known.update({name: pk for name, pk in found})
     missing = [n for n in names if n not in known]
     if missing:
-        first = await _allocate_ids(conn, units)
+        first = await first_free_id(conn, units)
         ids = {name: first + i for i, name in enumerate(missing)}
         rows = [
             {
@@ -214,25 +214,9 @@ async def _ensure_units(conn: AsyncConnection, plans: Sequence[AccountPlan]) -> 
             for n in missing
         ]
         await insert_rows(conn, units, rows)
-        await _sync_id_sequence(conn, units)
+        await sync_id_sequence(conn, units)
         known.update(ids)
     return known
-
-
-async def _allocate_ids(conn: AsyncConnection, table: Table) -> int:
-    """The first free id. Ids are assigned here, under the write lock, so that bulk inserts need
-    no RETURNING (which SQLite would run one row at a time)."""
-    top = await conn.execute(select(func.coalesce(func.max(table.c.id), 0)))
-    return int(top.scalar_one()) + 1
-
-
-async def _sync_id_sequence(conn: AsyncConnection, table: Table) -> None:
-    if conn.dialect.name == "postgresql":
-        await conn.execute(
-            text(
-                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), (SELECT max(id) FROM {table.name}))"
-            )
-        )
 
 
 async def _next_seq(conn: AsyncConnection, pks: list[int | None]) -> dict[int, int]:
