@@ -109,51 +109,53 @@ def _json_value(text: Any) -> Any:
         return _Unreadable(text)
 
 
-class _TextForms:
-    """Stored times and dates in their chained text form, a recent distinct value converted once.
+def _time_text(raw: Any) -> Any:
+    """A stored UTC time (SQLite stores it naive, PostgreSQL returns it aware) as the chain
+    writes it: ISO 8601 in UTC."""
+    try:
+        value = raw if isinstance(raw, datetime) else datetime.fromisoformat(raw)
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+        return value.astimezone(UTC).isoformat()
+    except (TypeError, ValueError):
+        return _Unreadable(raw)
 
-    The same as reading the column through its SQLAlchemy type and formatting it as
-    ``registry.ledger_chain`` does: a UTC time (SQLite stores it naive, PostgreSQL returns it
-    aware) as ISO 8601 in UTC, a date as ISO 8601.
-    """
+
+def _date_text(raw: Any) -> Any:
+    """A stored date as the chain writes it: ISO 8601."""
+    if isinstance(raw, date):
+        return raw.isoformat()
+    try:
+        return date.fromisoformat(raw).isoformat()
+    except (TypeError, ValueError):
+        return _Unreadable(raw)
+
+
+class _Memo:
+    """``convert`` of a stored value, each recent distinct value converted once (most repeat:
+    a run's detection time); None stays None."""
+
+    def __init__(self, convert: Callable[[Any], Any]) -> None:
+        self._convert = convert
+        self._known: dict[Any, Any] = {None: None}
+
+    def __call__(self, raw: Any) -> Any:
+        try:
+            return self._known[raw]
+        except KeyError:
+            pass
+        if len(self._known) > _FORMS_KEPT:
+            self._known = {None: None}
+        text = self._known[raw] = self._convert(raw)
+        return text
+
+
+class _TextForms:
+    """Stored times and dates in their chained text form: the same as reading the column
+    through its SQLAlchemy type and formatting it as ``registry.ledger_chain`` does."""
 
     def __init__(self) -> None:
-        self.times: dict[Any, Any] = {None: None}
-        self.dates: dict[Any, Any] = {None: None}
-
-    def time(self, raw: Any) -> Any:
-        try:
-            return self.times[raw]
-        except KeyError:
-            pass
-        if len(self.times) > _FORMS_KEPT:
-            self.times = {None: None}
-        try:
-            value = raw if isinstance(raw, datetime) else datetime.fromisoformat(raw)
-            value = value.replace(tzinfo=UTC) if value.tzinfo is None else value
-            text: Any = value.astimezone(UTC).isoformat()
-        except (TypeError, ValueError):
-            text = _Unreadable(raw)
-        self.times[raw] = text
-        return text
-
-    def date(self, raw: Any) -> Any:
-        try:
-            return self.dates[raw]
-        except KeyError:
-            pass
-        if len(self.dates) > _FORMS_KEPT:
-            self.dates = {None: None}
-        text: Any
-        if isinstance(raw, date):
-            text = raw.isoformat()
-        else:
-            try:
-                text = date.fromisoformat(raw).isoformat()
-            except (TypeError, ValueError):
-                text = _Unreadable(raw)
-        self.dates[raw] = text
-        return text
+        self.time = _Memo(_time_text)
+        self.date = _Memo(_date_text)
 
 
 class _Checker:
