@@ -15,10 +15,10 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import text
+from sqlalchemy import ColumnElement, text
 
 from registry import tabular
-from registry.accounts_view import account_select, as_records, registered, row_fields, row_state
+from registry.accounts_view import listing_select, registered, row_fields, row_state
 from registry.db import Database
 from registry.fields import FIELD_BY_KEY, FIELDS, HEADER_TO_KEY, KEYS, FieldError, Status
 from registry.importing import ImportRefused, RowError, open_import
@@ -151,28 +151,24 @@ async def import_inventory(
     return summary
 
 
-async def export_rows(db: Database) -> list[dict[str, str]]:
+async def export_inventory(
+    db: Database, path: Path, fmt: str, *, where: ColumnElement[bool] | None = None
+) -> int:
+    """Write the inventory (the accounts ``where`` selects, by default all) with the import's
+    columns; returns the number of accounts."""
+    query = listing_select().order_by(accounts.c.id)
+    if where is not None:
+        query = query.where(where)
     async with db.read() as conn:
-        result = await conn.execute(account_select().order_by(accounts.c.id))
-        return [{key: record[key] for key in KEYS} for record in as_records(result)]
-
-
-def _ordered(rows: list[dict[str, str]]) -> Iterator[list[str]]:
-    for values in rows:
-        yield [values[key] for key in KEYS]
-
-
-async def export_inventory(db: Database, path: Path, fmt: str) -> int:
-    """Write the inventory with the import's columns; returns the number of accounts."""
-    rows = await export_rows(db)
+        rows = [list(row[1:]) for row in await conn.execute(query)]  # after the id: KEYS
     headers = [f.header for f in FIELDS]
     if fmt == "csv":
-        tabular.write_csv(path, headers, _ordered(rows))
+        tabular.write_csv(path, headers, rows)
     elif fmt == "xlsx":
         widths = [24, 12, 20, 30, 30, 28, 22, 24, 12, 12, 8, 8, 10, 14]
-        tabular.write_xlsx(path, headers, _ordered(rows), title="账号清单", widths=widths)
+        tabular.write_xlsx(path, headers, rows, title="账号清单", widths=widths)
     elif fmt == "json":
-        tabular.write_json(path, rows)
+        tabular.write_json(path, [dict(zip(KEYS, row, strict=True)) for row in rows])
     else:
         raise ValueError(f"unknown export format {fmt!r}")
     return len(rows)

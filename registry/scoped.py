@@ -38,11 +38,9 @@ from registry.accounts_view import (
     account_select,
     as_records,
     listing_select,
-    row_fields,
     sponsor_unit,
 )
 from registry.db import Database
-from registry.fields import KEYS
 from registry.ledger_query import list_entries
 from registry.queries import AccountRecord, get_account, region_prefix
 from registry.schema import (
@@ -333,13 +331,6 @@ async def account_in_scope(db: Database, scope: Scope, ref: str) -> AccountRecor
     if record is None or not scope.covers(record.fields):
         return None
     return record
-
-
-async def export_rows(db: Database, scope: Scope) -> list[list[str]]:
-    """The inventory in scope, in the import's column order."""
-    async with db.read() as conn:
-        result = await conn.execute(account_select().where(scope.clause()).order_by(accounts.c.id))
-        return [[row_fields(r)[k] for k in KEYS] for r in result.mappings()]
 
 
 async def covers_everything(db: Database, scope: Scope) -> bool:

@@ -13,8 +13,8 @@ from govmedia.web.auth import scope_of
 from govmedia.web.errors import bad_request, forbidden
 from govmedia.web.keys import CONFIG, DB
 from govmedia.web.rendering import now, render, this_quarter
-from registry import scoped, tabular
-from registry.fields import FIELDS
+from registry import scoped
+from registry.inventory import export_inventory
 from registry.times import SHANGHAI
 
 routes = web.RouteTableDef()
@@ -54,17 +54,9 @@ def _format(request: web.Request, allowed: tuple[str, ...]) -> str:
 @routes.get("/exports/accounts")
 async def export_accounts(request: web.Request) -> web.Response:
     fmt = _format(request, ("csv", "xlsx", "json"))
-    rows = await scoped.export_rows(request.app[DB], scope_of(request))
-    headers = [f.header for f in FIELDS]
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"accounts.{fmt}"
-        if fmt == "csv":
-            tabular.write_csv(path, headers, rows)
-        elif fmt == "xlsx":
-            tabular.write_xlsx(path, headers, rows, title="账号清单")
-        else:
-            keys = [f.key for f in FIELDS]
-            tabular.write_json(path, [dict(zip(keys, r, strict=True)) for r in rows])
+        await export_inventory(request.app[DB], path, fmt, where=scope_of(request).clause())
         return _download(path, f"账号清单.{fmt}", _TYPES[fmt])
 
 
