@@ -7,7 +7,7 @@ import functools
 import getpass
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -81,6 +81,14 @@ def run(env: Env, work: Callable[[Database], Awaitable[T]]) -> T:
 
 def emit_json(document: Any) -> None:
     click.echo(json.dumps(document, ensure_ascii=False, indent=1, default=_default))
+
+
+def echo_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], total: str) -> None:
+    """Tab-separated lines under a header line, then the ``total`` line (e.g. "共 3 条")."""
+    lines = ["\t".join(columns)]
+    lines.extend("\t".join(str(value) for value in row) for row in rows)
+    lines.append(total)
+    click.echo("\n".join(lines))
 
 
 def _default(value: Any) -> Any:

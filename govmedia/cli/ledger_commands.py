@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from govmedia.cli.common import Env, common, emit_json, run, whoami
+from govmedia.cli.common import Env, common, echo_table, emit_json, run, whoami
 from monitor.ledger_export import FORMATS, export_ledger
 from monitor.quarter import Quarter
 from monitor.workdays import DeadlineRule
@@ -69,10 +69,8 @@ def ledger_list(env: Env, quarter: str | None, status: str | None, as_json: bool
     if as_json:
         emit_json(rows)
         return
-    lines = ["\t".join(LIST_COLUMNS)]
-    lines.extend("\t".join(str(row[c]) for c in LIST_COLUMNS) for row in rows)
-    lines.append(f"共 {len(rows)} 条")
-    click.echo("\n".join(lines))
+    table = ([row[c] for c in LIST_COLUMNS] for row in rows)
+    echo_table(LIST_COLUMNS, table, f"共 {len(rows)} 条")
 
 
 @ledger_group.command("export")

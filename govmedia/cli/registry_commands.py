@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from govmedia.cli.common import Env, common, emit_json, run, whoami
+from govmedia.cli.common import Env, common, echo_table, emit_json, run, whoami
 from registry import filing, inventory, migrate, queries
 from registry.db import Database
 from registry.errors import Refused
@@ -139,10 +139,8 @@ def accounts_list(
     if as_json:
         emit_json(rows)
         return
-    lines = ["\t".join(LIST_COLUMNS)]
-    lines.extend("\t".join(str(row[c]) for c in LIST_COLUMNS) for row in rows)
-    lines.append(f"共 {len(rows)} 个账号")
-    click.echo("\n".join(lines))
+    table = ([row[c] for c in LIST_COLUMNS] for row in rows)
+    echo_table(LIST_COLUMNS, table, f"共 {len(rows)} 个账号")
 
 
 @accounts.command("show")

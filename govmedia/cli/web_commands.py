@@ -6,10 +6,11 @@ import asyncio
 import json
 import sys
 from datetime import datetime
+from typing import Any
 
 import click
 
-from govmedia.cli.common import Env, common, emit_json, run, whoami
+from govmedia.cli.common import Env, common, echo_table, emit_json, run, whoami
 from registry import users as users_api
 from registry.db import Database
 from registry.scope import ROLE_LABELS, Role
@@ -158,15 +159,16 @@ def users_list(env: Env, as_json: bool) -> None:
     if as_json:
         emit_json(rows)
         return
-    click.echo("username\trole\tscope\tactive\ttokens")
-    for row in rows:
-        tokens = ",".join(
-            f"#{t['id']}{(' ' + t['name']) if t['name'] else ''}" for t in row["tokens"]
-        )
-        click.echo(
-            f"{row['username']}\t{row['role']}\t{row['scope']}\t{'是' if row['active'] else '否'}\t{tokens or '-'}"
-        )
-    click.echo(f"共 {len(rows)} 个用户")
+
+    def tokens(row: dict[str, Any]) -> str:
+        named = [f"#{t['id']}{(' ' + t['name']) if t['name'] else ''}" for t in row["tokens"]]
+        return ",".join(named) or "-"
+
+    table = (
+        (r["username"], r["role"], r["scope"], "是" if r["active"] else "否", tokens(r))
+        for r in rows
+    )
+    echo_table(("username", "role", "scope", "active", "tokens"), table, f"共 {len(rows)} 个用户")
 
 
 @users.command("audit")
@@ -179,14 +181,19 @@ def users_audit(env: Env, limit: int, as_json: bool) -> None:
     if as_json:
         emit_json(rows)
         return
-    click.echo("time\tactor\taction\ttarget\tremote\tdetail")
-    for row in rows:
-        at = row["at"].astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
-        detail = json.dumps(row["detail"], ensure_ascii=False) if row["detail"] else ""
-        click.echo(
-            f"{at}\t{row['actor']}\t{row['action']}\t{row['target']}\t{row['remote'] or '-'}\t{detail}"
+    table = (
+        (
+            r["at"].astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"),
+            r["actor"],
+            r["action"],
+            r["target"],
+            r["remote"] or "-",
+            json.dumps(r["detail"], ensure_ascii=False) if r["detail"] else "",
         )
-    click.echo(f"共 {len(rows)} 条记录")
+        for r in rows
+    )
+    columns = ("time", "actor", "action", "target", "remote", "detail")
+    echo_table(columns, table, f"共 {len(rows)} 条记录")
 
 
 @users.command("revoke")
