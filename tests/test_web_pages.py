@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
+import re
 from collections.abc import AsyncIterator
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from webfixtures import UNIT, Site, login, make_site
@@ -139,3 +142,22 @@ async def test_exports_are_scoped(site: Site) -> None:
             assert response.status == 200 and "通报" in (await response.read()).decode()
         async with client.get("/exports/accounts?format=xlsx") as response:
             assert response.status == 200 and (await response.read())[:2] == b"PK"
+
+
+async def test_inventory_pages_link_to_their_neighbours_keeping_the_filters(site: Site) -> None:
+    async with site.browser() as client:
+        await login(client, "prov")
+        links = re.compile(r'<a href="([^"]+)">(上一页|下一页)</a>')
+        async with client.get("/accounts?status=正常&per_page=5") as response:
+            first = dict(
+                (label, html.unescape(url)) for url, label in links.findall(await response.text())
+            )
+        assert list(first) == ["下一页"]
+        query = parse_qs(urlsplit(first["下一页"]).query)
+        assert query["page"] == ["2"] and query["status"] == ["正常"]
+        async with client.get(first["下一页"] + "&per_page=5") as response:
+            second = dict(
+                (label, html.unescape(url)) for url, label in links.findall(await response.text())
+            )
+        assert set(second) == {"上一页", "下一页"}
+        assert parse_qs(urlsplit(second["上一页"]).query)["page"] == ["1"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -11,7 +11,7 @@ from govmedia.web import actions, params
 from govmedia.web.auth import current_user, remote, scope_of
 from govmedia.web.errors import Problem, not_found
 from govmedia.web.keys import CACHE, DB, SETTINGS
-from govmedia.web.rendering import now, render
+from govmedia.web.rendering import now, pager, render
 from registry import scoped
 from registry.fields import FIELDS, PLATFORMS, Status
 from registry.times import SHANGHAI
@@ -28,7 +28,6 @@ async def inventory(request: web.Request) -> web.Response:
     result = await request.app[CACHE].account_page(
         request.app[DB], scope_of(request), filters, page=page, per_page=per_page
     )
-    base = filters.as_query()
     return render(
         request,
         "accounts.html",
@@ -36,10 +35,7 @@ async def inventory(request: web.Request) -> web.Response:
         filters=filters,
         platforms=PLATFORMS,
         statuses=[s.value for s in Status],
-        prev_url=f"/accounts?{urlencode({**base, 'page': page - 1})}" if page > 1 else "",
-        next_url=(
-            f"/accounts?{urlencode({**base, 'page': page + 1})}" if page < result.pages else ""
-        ),
+        **pager("/accounts", filters.as_query(), page, result.pages),
     )
 
 

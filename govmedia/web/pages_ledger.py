@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -10,7 +10,7 @@ from govmedia.web import actions, params
 from govmedia.web.auth import current_user, remote, scope_of
 from govmedia.web.errors import Problem
 from govmedia.web.keys import CACHE, DB, SETTINGS
-from govmedia.web.rendering import now, render, safe_next, this_quarter
+from govmedia.web.rendering import now, pager, render, safe_next, this_quarter
 from monitor.sampling import REASON_LABELS
 from registry import scoped
 from registry.ledger_status import MANUAL_TRANSITIONS, LedgerStatus
@@ -53,8 +53,7 @@ async def ledger_page(request: web.Request) -> web.Response:
         allowed=allowed,
         notice=request.query.get("notice", ""),
         error=request.query.get("error", ""),
-        prev_url=f"/ledger?{urlencode({**base, 'page': page - 1})}" if page > 1 else "",
-        next_url=f"/ledger?{urlencode({**base, 'page': page + 1})}" if page < result.pages else "",
+        **pager("/ledger", base, page, result.pages),
     )
 
 

@@ -4,7 +4,8 @@ rendering with the user and CSRF token, and small request helpers."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
+from urllib.parse import urlencode
 
 import jinja2
 from aiohttp import web
@@ -64,3 +65,20 @@ def this_quarter(request: web.Request) -> Quarter:
 
 def safe_next(target: str) -> str:
     return target if target.startswith("/") and not target.startswith("//") else "/"
+
+
+class Pager(TypedDict):
+    prev_url: str
+    next_url: str
+
+
+def pager(path: str, query: dict[str, Any], page: int, pages: int) -> Pager:
+    """``prev_url`` and ``next_url`` of a listing's page ("" at either end)."""
+
+    def url(number: int) -> str:
+        return f"{path}?{urlencode({**query, 'page': number})}"
+
+    return Pager(
+        prev_url=url(page - 1) if page > 1 else "",
+        next_url=url(page + 1) if page < pages else "",
+    )
