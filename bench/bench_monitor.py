@@ -6,9 +6,9 @@ Imports N accounts into a fresh SQLite database, starts ``monitor.simserver`` in
 process (20 full-text items of ~3 KB a feed, the given latency), then times ``run_inspection``:
 fetch, parse (worker processes), check, write outcomes and ledger entries. Prints accounts/s,
 efficiency against the ideal bound max(N x latency / concurrency, N x parse time / cores)
-(one feed's parse time: ``bench_fetch.measure_parse``, the median CPU time over 40 distinct feeds,
-taken just before and just after the run, their mean used: this machine's speed drifts),
-event-loop lag p99, peak RSS of the client with its parser processes (the server apart) and the
+(one feed's parse time: ``bench_fetch.measure_parse``, the median CPU time over 100 distinct feeds
+in a fresh process, taken just before and just after the run, their mean used: this machine's
+speed drifts), event-loop lag p99, peak RSS of the client with its parser processes (the server apart) and the
 CPU seconds of each part. Repeat with several N (``--accounts 2000,25000``) to see memory stay
 flat. The machine's other load is printed too: figures on a busy machine are pessimistic.
 """
@@ -88,11 +88,10 @@ async def one_run(
     def progress(done: int, total: int) -> None:
         if done % 50 and done != total:
             return
-        for child in me.children(recursive=True):
-            if child.pid != server.pid:
-                with contextlib.suppress(psutil.NoSuchProcess):
-                    times = child.cpu_times()
-                    parser_cpu[child.pid] = times.user + times.system
+        for child in sampler.children:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = child.cpu_times()
+                parser_cpu[child.pid] = times.user + times.system
 
     with LagTicker() as ticker:
         start = time.perf_counter()

@@ -29,6 +29,7 @@ import structlog
 
 from checks.model import Post
 from monitor.feeds import ParsedFeed, parse_feed
+from registry.posts_blob import pack_posts
 
 log = structlog.get_logger(__name__)
 _HEADER = struct.Struct("!I")
@@ -217,19 +218,29 @@ _Packed = tuple[
     str | None,
     str | None,
     bool,
+    bytes | None,
 ]
 
 
 def _pack(feed: ParsedFeed) -> _Packed:
     posts = [(p.title, p.url, p.published_at, p.content) for p in feed.posts]
-    return (posts, feed.title, feed.format, feed.encoding, feed.bozo, feed.error, feed.challenge)
+    return (
+        posts,
+        feed.title,
+        feed.format,
+        feed.encoding,
+        feed.bozo,
+        feed.error,
+        feed.challenge,
+        feed.stored_posts,
+    )
 
 
 def _unpack(packed: Any) -> ParsedFeed:
     try:
-        posts, title, fmt, encoding, bozo, error, challenge = packed
+        posts, title, fmt, encoding, bozo, error, challenge, stored = packed
         return ParsedFeed(
-            [Post(*post) for post in posts], title, fmt, encoding, bozo, error, challenge
+            [Post(*post) for post in posts], title, fmt, encoding, bozo, error, challenge, stored
         )
     except (TypeError, ValueError) as exc:
         raise pickle.UnpicklingError("unexpected answer from parser process") from exc
@@ -248,6 +259,8 @@ def _serve() -> None:
         (size,) = _HEADER.unpack(header)
         body, content_type, url = pickle.loads(stdin.read(size))
         result = parse_feed(body, content_type, url)
+        if result.ok:  # packed here, not on the event loop
+            result.stored_posts = pack_posts(result.posts)
         frame = pickle.dumps(_pack(result), pickle.HIGHEST_PROTOCOL)
         stdout.write(_HEADER.pack(len(frame)) + frame)
         stdout.flush()

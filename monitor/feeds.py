@@ -71,6 +71,7 @@ class ParsedFeed:
     bozo: str | None = None  # a recovered-from problem (e.g. ill-formed XML read loosely)
     error: str | None = None
     challenge: bool = False  # the document looks like an anti-bot challenge page
+    stored_posts: bytes | None = None  # ``registry.posts_blob`` of ``posts`` (parser processes)
 
     @property
     def ok(self) -> bool:

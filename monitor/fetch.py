@@ -265,6 +265,7 @@ class Fetcher:
         result.bozo = parsed.bozo
         if parsed.ok:
             result.posts = parsed.posts
+            result.stored_posts = parsed.stored_posts
         else:
             result.status = FetchStatus.BLOCKED if parsed.challenge else FetchStatus.PARSE_ERROR
             result.error = parsed.error

@@ -345,6 +345,7 @@ class _Inspector:
             status=result.status,
             http_status=result.http_status,
             posts=posts,
+            stored_posts=result.stored_posts,
             etag=result.etag,
             last_modified=result.last_modified,
             error=result.error,

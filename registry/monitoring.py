@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -16,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from checks.model import AccountFacts, Finding, Post
 from registry.accounts_view import account_select
 from registry.fields import Status
+from registry.posts_blob import unpack_posts
 from registry.schema import accounts, feed_states, inspections, runs, sample_members, samples, units
 
 
@@ -46,7 +45,8 @@ class Outcome:
     etag: str | None = None
     last_modified: str | None = None
     error: str | None = None
-    posts: Sequence[Post] | None = None  # stored for reuse on a 304 (None: keep what is stored)
+    stored_posts: bytes | None = None  # ``posts_blob`` of the posts read, for the next 304
+    # (None: keep what is stored)
     fetched: bool = False
 
 
@@ -76,21 +76,6 @@ def facts_of(row: Any) -> AccountFacts:
 
 
 # --- posts kept for conditional GET -------------------------------------------------------
-
-
-def pack_posts(posts: Sequence[Post]) -> bytes:
-    data = [
-        [p.title, p.url, p.published_at.isoformat() if p.published_at else None, p.content]
-        for p in posts
-    ]
-    return zlib.compress(json.dumps(data, ensure_ascii=False).encode(), 1)
-
-
-def unpack_posts(blob: bytes) -> list[Post]:
-    return [
-        Post(title=t, url=u, published_at=datetime.fromisoformat(d) if d else None, content=c)
-        for t, u, d, c in json.loads(zlib.decompress(blob))
-    ]
 
 
 async def cached_posts(conn: AsyncConnection, pk: int) -> list[Post] | None:
@@ -375,7 +360,7 @@ async def save_outcomes(conn: AsyncConnection, run_id: int, outcomes: Sequence[O
             "last_error": o.error,
             "last_fetched_at": o.inspected_at,
             "consecutive_failures": int(o.outcome == "incomplete"),
-            "posts": pack_posts(o.posts) if o.posts is not None else None,
+            "posts": o.stored_posts,
         }
         for o in outcomes
         if o.fetched and o.feed_url is not None

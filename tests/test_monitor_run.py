@@ -157,4 +157,5 @@ async def test_second_quarter_uses_conditional_get(db: Database, tmp_path: Path)
             db, context, request(quarter=Quarter(2027, 1), as_of=later, now=later)
         )
         assert sim.state.not_modified == 3
+        assert sum(sim.state.requests.values()) == 6  # no second read: the posts were kept
     assert summary.passed == 3  # the posts kept from the first read were checked again
