@@ -33,6 +33,8 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.synchronize import Event as ProcessEvent
 from pathlib import Path
 from typing import Any
 
@@ -57,17 +59,18 @@ class MemorySampler(threading.Thread):
     in /proc, and that CPU would be counted as the run's.
     """
 
-    def __init__(self, server_pid: int) -> None:
+    def __init__(self, server_pid: int, others: tuple[int, ...] = ()) -> None:
         super().__init__(daemon=True)
         self.me = psutil.Process()
         self.server = psutil.Process(server_pid)
+        self.apart = {server_pid, *others}  # not the client's: the server, a probe
         self.children: list[psutil.Process] = self._list_children()
         self.peak_client = 0
         self.peak_server = 0
         self.stop = threading.Event()
 
     def _list_children(self) -> list[psutil.Process]:
-        return [c for c in self.me.children(recursive=True) if c.pid != self.server.pid]
+        return [c for c in self.me.children(recursive=True) if c.pid not in self.apart]
 
     def client_rss(self) -> int:
         total = self.me.memory_info().rss
@@ -177,14 +180,8 @@ def _parse_times(bodies: list[tuple[bytes, str | None]], base: str, warm_up: int
     return times
 
 
-async def measure_parse(base: str, samples: int = 100) -> tuple[float, int]:
-    """One feed's parse time: the median CPU time of ``parse_feed`` over ``samples`` distinct
-    feeds, each parsed once as in a run (parsing the same feed again is faster: caches), in a
-    fresh process like a parser worker (the benchmark's own heap would slow the garbage
-    collector down), and the mean feed size. CPU time: on a busy machine wall time would
-    overstate the parse, and the bound.
-    """
-    warm_up = 5
+async def probe_bodies(base: str, count: int, first: int = 0) -> list[tuple[bytes, str | None]]:
+    """``count`` distinct feeds (``/feed/probe{first}`` on) with their content types."""
     limit = asyncio.Semaphore(20)
     async with aiohttp.ClientSession() as session:
 
@@ -192,13 +189,79 @@ async def measure_parse(base: str, samples: int = 100) -> tuple[float, int]:
             async with limit, session.get(f"{base}/feed/probe{index}") as resp:
                 return await resp.read(), resp.headers.get("Content-Type")
 
-        bodies = await asyncio.gather(*(get(index) for index in range(warm_up + samples)))
+        return await asyncio.gather(*(get(first + i) for i in range(count)))
+
+
+async def measure_parse(base: str, samples: int = 100) -> tuple[float, int]:
+    """One feed's parse time: the median CPU time of ``parse_feed`` over ``samples`` distinct
+    feeds, each parsed once as in a run (parsing the same feed again is faster: caches), in a
+    fresh process like a parser worker, and the mean feed size. CPU time: on a busy machine
+    wall time would overstate the parse, and the bound.
+    """
+    warm_up = 5
+    bodies = await probe_bodies(base, warm_up + samples)
     spawn = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(1, mp_context=spawn) as pool:
         times = await asyncio.get_running_loop().run_in_executor(
             pool, _parse_times, bodies, base, warm_up
         )
     return statistics.median(times), sum(len(b) for b, _ in bodies[warm_up:]) // samples
+
+
+def _probe(
+    bodies: list[tuple[bytes, str | None]],
+    base: str,
+    interval_s: float,
+    stop: ProcessEvent,
+    answer: Connection,
+) -> None:
+    with contextlib.suppress(AttributeError, OSError):  # not Linux, or not allowed
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
+    warm_up = 5
+    _parse_times(bodies[:warm_up], base, warm_up)
+    times: list[float] = []
+    index = warm_up
+    while not stop.wait(interval_s):
+        feed = bodies[index % len(bodies)]
+        times += _parse_times([feed], base, 0)
+        index += 1
+    answer.send(times)
+
+
+class ParseProbe:
+    """One feed's parse time at the moments of a run: a separate process parses one distinct
+    feed every ``interval_s`` while the run goes on (about 1 % of one core).
+
+    This machine's speed drifts by up to 50 % within a minute, so a parse time taken before or
+    after a run can be far from the one the run met. The probe runs under SCHED_FIFO where
+    allowed (root), so the run's own processes do not preempt it: it measures the parse, not
+    the contention of the run (which stays the run's cost); its caches are as cold as a parser's.
+    """
+
+    def __init__(
+        self, bodies: list[tuple[bytes, str | None]], base: str, interval_s: float = 0.5
+    ) -> None:
+        spawn = multiprocessing.get_context("spawn")
+        self._stop = spawn.Event()
+        self._answer, child_end = spawn.Pipe(duplex=False)
+        self._process = spawn.Process(
+            target=_probe, args=(bodies, base, interval_s, self._stop, child_end), daemon=True
+        )
+
+    def start(self) -> None:
+        self._process.start()
+
+    @property
+    def pid(self) -> int:
+        assert self._process.pid is not None
+        return self._process.pid
+
+    def stop(self) -> list[float]:
+        """The CPU time of each parse after the warm-up."""
+        self._stop.set()
+        times: list[float] = self._answer.recv()
+        self._process.join()
+        return times
 
 
 async def run_phase(

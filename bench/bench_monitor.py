@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import csv
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -34,9 +35,11 @@ from bench_fetch import (
     NOW,
     LagTicker,
     MemorySampler,
+    ParseProbe,
     cpu_seconds,
     machine_busy_seconds,
     measure_parse,
+    probe_bodies,
     start_server,
 )
 
@@ -79,7 +82,9 @@ async def one_run(
         Quarter.of(now.date()), now, now, all_accounts=True, concurrency=concurrency
     )
     parse_before, _ = await measure_parse(base)
-    sampler = MemorySampler(server.pid)
+    probe = ParseProbe(await probe_bodies(base, 300, first=1000), base)
+    probe.start()
+    sampler = MemorySampler(server.pid, others=(probe.pid,))
     sampler.start()
     me = psutil.Process()
     main0, server0, machine0 = cpu_seconds([me]), cpu_seconds([server]), machine_busy_seconds()
@@ -99,18 +104,17 @@ async def one_run(
         seconds = time.perf_counter() - start
     sampler.stop.set()
     sampler.join()
+    during = probe.stop()
     cpu_main = cpu_seconds([me]) - main0
     cpu_workers = sum(parser_cpu.values())
     cpu_server = cpu_seconds([server]) - server0
     cpu_other = max(0.0, machine_busy_seconds() - machine0 - cpu_main - cpu_workers - cpu_server)
     await db.close()
-    # This machine's speed drifts over minutes: one feed's parse time is taken before and after
-    # the run, and the bound uses their mean.
     parse_after, _ = await measure_parse(base)
-    parse_s = (parse_before + parse_after) / 2
+    parse_s = statistics.median(during)
     print(
-        f"one feed's parse: {parse_before * 1000:.2f} ms before the run, "
-        f"{parse_after * 1000:.2f} ms after"
+        f"one feed's parse: {parse_s * 1000:.2f} ms during the run (median of {len(during)} "
+        f"probes, the bound's), {parse_before * 1000:.2f} ms before, {parse_after * 1000:.2f} ms after"
     )
     bound = max(n * latency_s / concurrency, n * parse_s / CORES)
     print(
