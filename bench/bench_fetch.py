@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import concurrent.futures
 import contextlib
 import io
 import multiprocessing
@@ -34,7 +33,6 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from multiprocessing.synchronize import Event as ProcessEvent
 from pathlib import Path
 from typing import Any
 
@@ -168,16 +166,12 @@ class Phase:
         return self.accounts / self.seconds
 
 
-def _parse_times(bodies: list[tuple[bytes, str | None]], base: str, warm_up: int) -> list[float]:
-    for body, content_type in bodies[:warm_up]:
-        parse_feed(body, content_type, base)
-    times = []
-    for body, content_type in bodies[warm_up:]:
-        start = time.process_time()
-        parsed = parse_feed(body, content_type, base)
-        times.append(time.process_time() - start)
-        assert parsed.ok and len(parsed.posts) == 20, parsed.error
-    return times
+def _parse_time(body: bytes, content_type: str | None, base: str) -> float:
+    start = time.process_time()
+    parsed = parse_feed(body, content_type, base)
+    seconds = time.process_time() - start
+    assert parsed.ok and len(parsed.posts) == 20, parsed.error
+    return seconds
 
 
 async def probe_bodies(base: str, count: int, first: int = 0) -> list[tuple[bytes, str | None]]:
@@ -192,76 +186,77 @@ async def probe_bodies(base: str, count: int, first: int = 0) -> list[tuple[byte
         return await asyncio.gather(*(get(first + i) for i in range(count)))
 
 
-async def measure_parse(base: str, samples: int = 100) -> tuple[float, int]:
-    """One feed's parse time: the median CPU time of ``parse_feed`` over ``samples`` distinct
-    feeds, each parsed once as in a run (parsing the same feed again is faster: caches), in a
-    fresh process like a parser worker, and the mean feed size. CPU time: on a busy machine
-    wall time would overstate the parse, and the bound.
-    """
-    warm_up = 5
-    bodies = await probe_bodies(base, warm_up + samples)
-    spawn = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(1, mp_context=spawn) as pool:
-        times = await asyncio.get_running_loop().run_in_executor(
-            pool, _parse_times, bodies, base, warm_up
-        )
-    return statistics.median(times), sum(len(b) for b, _ in bodies[warm_up:]) // samples
-
-
-def _probe(
-    bodies: list[tuple[bytes, str | None]],
-    base: str,
-    interval_s: float,
-    stop: ProcessEvent,
-    answer: Connection,
-) -> None:
+def _probe(base: str, first: int, count: int, interval_s: float | None, line: Connection) -> None:
+    """Child side of ``ParseProbe``: fetch, warm up, say ready, then time parses: all of them
+    at once (``interval_s`` None) or one every ``interval_s`` until told to stop."""
     with contextlib.suppress(AttributeError, OSError):  # not Linux, or not allowed
         os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
     warm_up = 5
-    _parse_times(bodies[:warm_up], base, warm_up)
-    times: list[float] = []
-    index = warm_up
-    while not stop.wait(interval_s):
-        feed = bodies[index % len(bodies)]
-        times += _parse_times([feed], base, 0)
-        index += 1
-    answer.send(times)
+    bodies = asyncio.run(probe_bodies(base, warm_up + count, first))
+    for body, content_type in bodies[:warm_up]:
+        parse_feed(body, content_type, base)
+    feeds = bodies[warm_up:]
+    size = sum(len(body) for body, _ in feeds) // len(feeds)
+    line.send("ready")
+    if interval_s is None:
+        times = [_parse_time(body, content_type, base) for body, content_type in feeds]
+    else:
+        times = []
+        while not line.poll(interval_s):
+            body, content_type = feeds[len(times) % len(feeds)]
+            times.append(_parse_time(body, content_type, base))
+    line.send((times, size))
 
 
 class ParseProbe:
-    """One feed's parse time at the moments of a run: a separate process parses one distinct
-    feed every ``interval_s`` while the run goes on (about 1 % of one core).
+    """One feed's parse time, measured in a fresh process (like a parser worker's) on distinct
+    feeds (parsing the same feed again is faster: caches), in CPU time (on a busy machine wall
+    time would overstate it), under SCHED_FIFO where allowed (root) so that nothing preempts it.
 
-    This machine's speed drifts by up to 50 % within a minute, so a parse time taken before or
-    after a run can be far from the one the run met. The probe runs under SCHED_FIFO where
-    allowed (root), so the run's own processes do not preempt it: it measures the parse, not
-    the contention of the run (which stays the run's cost); its caches are as cold as a parser's.
+    ``interval_s`` set: one feed every ``interval_s`` while a run goes on (about 1 % of a core):
+    this machine's speed drifts by up to 50 % within a minute, so a parse time taken before or
+    after a run can be far from the one the run met. The probe measures the parse, not the
+    contention of the run (which stays the run's cost); its caches are as cold as a parser's.
+    The feeds are fetched by the probe itself: nothing of it weighs on this process's memory.
     """
 
     def __init__(
-        self, bodies: list[tuple[bytes, str | None]], base: str, interval_s: float = 0.5
+        self, base: str, count: int, *, first: int = 0, interval_s: float | None = None
     ) -> None:
         spawn = multiprocessing.get_context("spawn")
-        self._stop = spawn.Event()
-        self._answer, child_end = spawn.Pipe(duplex=False)
+        self._line, child_line = spawn.Pipe()
         self._process = spawn.Process(
-            target=_probe, args=(bodies, base, interval_s, self._stop, child_end), daemon=True
+            target=_probe, args=(base, first, count, interval_s, child_line), daemon=True
         )
 
-    def start(self) -> None:
+    async def start(self) -> None:
         self._process.start()
+        loop = asyncio.get_running_loop()
+        ready = await loop.run_in_executor(None, self._line.recv)
+        assert ready == "ready", ready
 
     @property
     def pid(self) -> int:
         assert self._process.pid is not None
         return self._process.pid
 
-    def stop(self) -> list[float]:
-        """The CPU time of each parse after the warm-up."""
-        self._stop.set()
-        times: list[float] = self._answer.recv()
+    async def stop(self) -> tuple[list[float], int]:
+        """The CPU time of each parse, and the mean feed size."""
+        self._line.send("stop")
+        answer: tuple[list[float], int] = await asyncio.get_running_loop().run_in_executor(
+            None, self._line.recv
+        )
         self._process.join()
-        return times
+        return answer
+
+
+async def measure_parse(base: str, samples: int = 100) -> tuple[float, int]:
+    """One feed's parse time (the median over ``samples`` distinct feeds, see ``ParseProbe``)
+    and the mean feed size."""
+    probe = ParseProbe(base, samples)
+    await probe.start()
+    times, size = await probe.stop()
+    return statistics.median(times), size
 
 
 async def run_phase(
@@ -355,7 +350,9 @@ async def naive(
         return await run_phase("naive" if not defaults else "naive-fpd", n, body, server, list)
 
 
-def start_server(latency_ms: float, gzip: bool) -> tuple[subprocess.Popen[str], str]:
+def start_server(
+    latency_ms: float, gzip: bool, *, cache_bodies: bool = False
+) -> tuple[subprocess.Popen[str], str]:
     cmd = [
         sys.executable,
         "-m",
@@ -369,6 +366,8 @@ def start_server(latency_ms: float, gzip: bool) -> tuple[subprocess.Popen[str], 
     ]
     if not gzip:
         cmd.append("--no-gzip")
+    if cache_bodies:
+        cmd.append("--cache-bodies")
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parent.parent
     )

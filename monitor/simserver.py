@@ -91,6 +91,9 @@ class SimConfig:
     # share of the other accounts given each fault, chosen by a stable hash of the account id
     fault_mix: Mapping[Fault, float] = field(default_factory=dict)
     record_requests: bool = False  # keep a RequestRecord per request in ``SimState.log``
+    # keep every body served (rendered and compressed once): a benchmark fetches every feed
+    # once before it times a run, so that the server's CPU in the run is the HTTP exchange only
+    cache_bodies: bool = False
 
     def behaviour(self, account_id: str) -> AccountBehaviour:
         if account_id in self.accounts:
@@ -115,6 +118,7 @@ class SimState:
     not_modified: int = 0
     streamed_bytes: Counter[str] = field(default_factory=Counter)  # OVERSIZED/TRICKLE bytes sent
     log: list[RequestRecord] = field(default_factory=list)
+    bodies: dict[tuple[str, bool], tuple[bytes, str]] = field(default_factory=dict)
 
 
 SIM_CONFIG = web.AppKey("sim_config", SimConfig)
@@ -225,20 +229,28 @@ def _feed_response(
     if _not_modified(request, etag, newest):
         request.app[SIM_STATE].not_modified += 1
         return web.Response(status=304, headers=headers)
-    body, content_type = sim_content.render(
-        account_id,
-        fmt=behaviour.format,
-        items=items,
-        item_bytes=behaviour.item_bytes,
-        newest=newest,
-        spacing=behaviour.spacing,
-        date_style=behaviour.date_style,
-        build_date=now,  # like RSSHub: the render time, not an item's date
-        encoding=behaviour.encoding,
-    )
-    headers["Content-Type"] = content_type
-    if config.gzip and "gzip" in request.headers.get("Accept-Encoding", ""):
-        body = _gzip(body, config.gzip_level)
+    gzipped = config.gzip and "gzip" in request.headers.get("Accept-Encoding", "")
+    cache = request.app[SIM_STATE].bodies
+    cached = cache.get((account_id, gzipped))
+    if cached is None:
+        body, content_type = sim_content.render(
+            account_id,
+            fmt=behaviour.format,
+            items=items,
+            item_bytes=behaviour.item_bytes,
+            newest=newest,
+            spacing=behaviour.spacing,
+            date_style=behaviour.date_style,
+            build_date=now,  # like RSSHub: the render time, not an item's date
+            encoding=behaviour.encoding,
+        )
+        if gzipped:
+            body = _gzip(body, config.gzip_level)
+        cached = (body, content_type)
+        if config.cache_bodies:
+            cache[(account_id, gzipped)] = cached
+    body, headers["Content-Type"] = cached
+    if gzipped:
         headers["Content-Encoding"] = "gzip"
     return web.Response(body=body, headers=headers)
 
@@ -311,6 +323,7 @@ async def _serve(args: argparse.Namespace) -> None:
         latency_s=args.latency_ms / 1000,
         gzip=not args.no_gzip,
         fault_mix=_parse_mix(args.fault_mix),
+        cache_bodies=args.cache_bodies,
         default=AccountBehaviour(items=args.items, item_bytes=args.item_bytes),
     )
     sim = await start(config, args.host, args.port)
@@ -336,6 +349,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--item-bytes", type=int, default=3000)
     parser.add_argument("--no-gzip", action="store_true")
     parser.add_argument("--now", help="ISO 8601 time the feeds are dated against")
+    parser.add_argument(
+        "--cache-bodies", action="store_true", help="keep every body served (for benchmarks)"
+    )
     parser.add_argument(
         "--fault-mix", default="", help="e.g. gone=0.01,dormant=0.05 (share of accounts per fault)"
     )

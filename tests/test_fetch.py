@@ -447,3 +447,17 @@ async def test_simserver_runs_standalone(pool: object) -> None:
     finally:
         proc.terminate()
         assert await asyncio.wait_for(proc.wait(), 10) == 0
+
+
+async def test_simserver_cached_bodies_are_the_same_feed(pool: object) -> None:
+    plain_config = sim_config()
+    cached_config = sim_config()
+    cached_config.cache_bodies = True
+    async with running(cached_config) as sim, Fetcher(fast_settings(), pool=pool) as fetcher:
+        first = await fetcher.fetch(sim.feed_url("c"))
+        again = await fetcher.fetch(sim.feed_url("c"))
+        assert list(sim.state.bodies) == [("c", True)]
+    uncached, plain_sim = await fetch_one(pool, plain_config, "c")
+    assert plain_sim.state.bodies == {}  # type: ignore[attr-defined]
+    assert first.status is again.status is FetchStatus.OK
+    assert first.posts == again.posts == uncached.posts and first.etag == uncached.etag
