@@ -11,6 +11,7 @@ import asyncio
 import functools
 import hashlib
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -357,7 +358,42 @@ async def record(
         await audit(conn, at, actor, action, target, detail, remote=remote)
 
 
-async def audit_entries(db: Database, *, limit: int = 100) -> list[dict[str, Any]]:
+#: what each action of the audit log means, for the people who read it
+ACTION_LABELS: Mapping[str, str] = {
+    "login": "登录",
+    "login.failed": "登录失败",
+    "logout": "退出登录",
+    "user.add": "添加用户",
+    "user.revoke": "停用用户",
+    "user.password": "设置密码",
+    "token.add": "签发 API 令牌",
+    "token.revoke": "吊销 API 令牌",
+    "filing.open": "开设备案",
+    "filing.change": "变更备案",
+    "filing.close": "关停备案",
+    "filing.deregister": "注销备案",
+    "filing.reopen": "重新开设备案",
+    "ledger.update": "整改台账状态变更",
+    "review.submit": "提交审核记录",
+}
+
+
+async def audit_entries(
+    db: Database,
+    *,
+    limit: int = 100,
+    before: int | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+) -> list[dict[str, Any]]:
+    """Audit records, newest first: those older than record ``before``, by ``actor``, of
+    ``action``, when given."""
+    query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+    if before is not None:
+        query = query.where(audit_log.c.id < before)
+    if actor is not None:
+        query = query.where(audit_log.c.actor == actor)
+    if action is not None:
+        query = query.where(audit_log.c.action == action)
     async with db.read() as conn:
-        rows = await conn.execute(select(audit_log).order_by(audit_log.c.id.desc()).limit(limit))
-        return [dict(row._mapping) for row in rows]
+        return [dict(row._mapping) for row in await conn.execute(query)]

@@ -123,3 +123,7 @@ def test_users_audit_lists_who_changed_what(cli) -> None:  # type: ignore[no-unt
     lines = listed.stdout.strip().splitlines()
     assert listed.exit_code == 0 and len(lines) == 3 and "user.revoke" in lines[1]
     assert lines[1].split("\t")[0].count(":") == 2  # a local time to the second
+    only_adds = json.loads(cli("users", "audit", "--action", "user.add", "--json").stdout)
+    assert [e["action"] for e in only_adds] == ["user.add"]
+    assert json.loads(cli("users", "audit", "--actor", "nobody", "--json").stdout) == []
+    assert cli("users", "audit", "--action", "no.such").exit_code != 0

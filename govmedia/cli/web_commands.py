@@ -173,11 +173,18 @@ def users_list(env: Env, as_json: bool) -> None:
 
 @users.command("audit")
 @click.option("--limit", type=click.IntRange(1, 100_000), default=100, show_default=True)
+@click.option("--actor", default=None, help="只看这个用户的操作")
+@click.option(
+    "--action",
+    type=click.Choice(sorted(users_api.ACTION_LABELS)),
+    default=None,
+    help="只看这种操作",
+)
 @click.option("--json", "as_json", is_flag=True)
 @common
-def users_audit(env: Env, limit: int, as_json: bool) -> None:
+def users_audit(env: Env, limit: int, actor: str | None, action: str | None, as_json: bool) -> None:
     """Show the audit log, newest first: who changed what, when (Asia/Shanghai) and from where."""
-    rows = run(env, lambda db: users_api.audit_entries(db, limit=limit))
+    rows = run(env, lambda db: users_api.audit_entries(db, limit=limit, actor=actor, action=action))
     if as_json:
         emit_json(rows)
         return

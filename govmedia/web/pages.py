@@ -8,6 +8,7 @@ from aiohttp import web
 
 from govmedia.web import (
     pages_accounts,
+    pages_audit,
     pages_dashboard,
     pages_exports,
     pages_ledger,
@@ -23,4 +24,5 @@ routes: list[web.AbstractRouteDef] = [
     *pages_accounts.routes,
     *pages_ledger.routes,
     *pages_exports.routes,
+    *pages_audit.routes,
 ]
