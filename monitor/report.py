@@ -31,7 +31,7 @@ SECTION_TITLES = ("一、总体情况", "二、存在的问题", "三、上季�
 
 
 def title(bulletin: Bulletin) -> str:
-    return f"关于{bulletin.quarter.label}政务新媒体检查情况的通报"
+    return f"关于{bulletin.area}{bulletin.quarter.label}政务新媒体检查情况的通报"
 
 
 def veto_heading(severity: str) -> str:
@@ -39,13 +39,20 @@ def veto_heading(severity: str) -> str:
 
 
 async def write_report(
-    db: Database, path: Path, quarter: Quarter, *, issued: date, rule: DeadlineRule
+    db: Database,
+    path: Path,
+    quarter: Quarter,
+    *,
+    issued: date,
+    rule: DeadlineRule,
+    region: str | None = None,
 ) -> Bulletin:
-    """Gather the quarter's figures and write the bulletin in the format of ``path``'s suffix."""
+    """Gather the quarter's figures (of ``region``'s accounts only, when given) and write the
+    bulletin in the format of ``path``'s suffix."""
     fmt = path.suffix.lstrip(".").lower()
     if fmt not in FORMATS:
         raise ValueError(f"unknown bulletin format {fmt!r}")
-    bulletin = await gather(db, quarter, issued=issued, rule=rule)
+    bulletin = await gather(db, quarter, issued=issued, rule=rule, region=region)
     if fmt == "html":
         path.write_text(render_html(bulletin), encoding="utf-8")
     else:
@@ -154,7 +161,7 @@ def render_html(bulletin: Bulletin) -> str:
 <h2>{SECTION_TITLES[0]}</h2>
 <p>{escape(summary_sentence(bulletin))}</p>
 {_rate_table("各平台检查情况", "平台", bulletin.by_platform)}
-{_rate_table("各市(州)检查情况", "市(州)", bulletin.by_city)}
+{_rate_table(f"各{bulletin.area_unit}检查情况", bulletin.area_unit, bulletin.by_area)}
 {charts}
 <h2>{SECTION_TITLES[1]}</h2>
 {_problems_html(bulletin)}

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from checks.codes import PROBLEM_LABELS
-from monitor.cities import city_code, city_name
+from monitor.cities import city_code, city_name, county_name
 from monitor.quarter import Quarter
 from monitor.workdays import Deadline, DeadlineRule
 from registry import monitoring
@@ -20,12 +20,15 @@ from registry.db import Database
 from registry.fields import Status
 from registry.ledger_chain import chain_head
 from registry.ledger_status import LedgerStatus
+from registry.queries import region_prefix
 from registry.schema import (
     accounts,
     ledger_entries,
     sample_members,
     samples,
+    units,
 )
+from registry.scope import prefix_clause
 
 VETO, SERIOUS = "veto", "serious"
 
@@ -81,10 +84,17 @@ class Bulletin:
     failed: int
     incomplete: int
     by_platform: list[Rate]
-    by_city: list[Rate]
+    by_area: list[Rate]  # by city; by county in a city's or a county's bulletin
     problems: list[ProblemGroup]
     carried_over: list[NamedEntry]
     chain_head: str | None
+    area: str = ""  # the name of the region a bulletin for part of the registry covers
+    by_county: bool = False
+
+    @property
+    def area_unit(self) -> str:
+        """What ``by_area`` counts: 市(州) or 县(市、区)."""
+        return "县(市、区)" if self.by_county else "市(州)"
 
     @property
     def sample_ratio(self) -> float | None:
@@ -114,35 +124,49 @@ def percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
-async def gather(db: Database, quarter: Quarter, *, issued: date, rule: DeadlineRule) -> Bulletin:
+async def gather(
+    db: Database,
+    quarter: Quarter,
+    *,
+    issued: date,
+    rule: DeadlineRule,
+    region: str | None = None,
+) -> Bulletin:
+    """The quarter's figures for the whole registry, or for the accounts of ``region`` (an
+    office's region code: a city's bulletin counts its counties, a province's its cities)."""
+    prefix = region_prefix(region) if region else ""
+    where = prefix_clause(prefix) if prefix else None
+    by_county = len(prefix) >= 4
     async with db.read() as conn:
-        population, sample_size = await _sample(conn, str(quarter))
-        outcomes = list((await monitoring.latest_outcomes(conn, str(quarter))).values())
-        problems = _group(await _entries(conn, str(quarter)))
+        population, sample_size = await _sample(conn, str(quarter), where)
+        outcomes = list((await monitoring.latest_outcomes(conn, str(quarter), where)).values())
+        problems = _group(await _entries(conn, str(quarter), where))
         carried = [
             entry
-            for entry in await _entries(conn, str(quarter.previous()))
+            for entry in await _entries(conn, str(quarter.previous()), where)
             if entry.status != LedgerStatus.CLOSED
         ]
         head = await chain_head(conn)
+        area = await _area_name(conn, region, prefix) if len(prefix) >= 4 else ""
     by_platform: dict[str, Rate] = {}
-    by_city: dict[str, Rate] = {}
+    by_area: dict[str, Rate] = {}
     sponsors: dict[str, set[str]] = defaultdict(set)
     counts = {"passed": 0, "failed": 0, "incomplete": 0}
-    for outcome, platform, region, sponsor in outcomes:
+    for outcome, platform, account_region, sponsor in outcomes:
         counts[outcome] = counts.get(outcome, 0) + 1
         if outcome not in ("passed", "failed"):
             continue
-        city = city_code(region)
-        sponsors[city].add(sponsor)
-        for table, key in ((by_platform, platform), (by_city, city)):
-            rate = table.setdefault(key, Rate(key))
+        key = account_region if by_county else city_code(account_region)
+        sponsors[key].add(sponsor)
+        for table, group in ((by_platform, platform), (by_area, key)):
+            rate = table.setdefault(group, Rate(group))
             if outcome == "passed":
                 rate.passed += 1
             else:
                 rate.failed += 1
-    for code, rate in by_city.items():
-        rate.label = city_name(code, sponsors[code])
+    name_of = county_name if by_county else city_name
+    for code, rate in by_area.items():
+        rate.label = name_of(code, sponsors[code])
     return Bulletin(
         quarter=quarter,
         issued=issued,
@@ -154,16 +178,38 @@ async def gather(db: Database, quarter: Quarter, *, issued: date, rule: Deadline
         failed=counts["failed"],
         incomplete=counts["incomplete"],
         by_platform=sorted(by_platform.values(), key=lambda r: (-r.inspected, r.label)),
-        by_city=[by_city[c] for c in sorted(by_city)],
+        by_area=[by_area[c] for c in sorted(by_area)],
         problems=problems,
         carried_over=carried,
         chain_head=head,
+        area=area,
+        by_county=by_county,
     )
 
 
-async def _sample(conn: AsyncConnection, quarter: str) -> tuple[int, int]:
+async def _area_name(conn: AsyncConnection, region: str | None, prefix: str) -> str:
+    """A city's or county's name, read from the names of the units sponsoring accounts there."""
+    assert region is not None
+    result = await conn.execute(
+        select(units.c.name)
+        .join(accounts, accounts.c.sponsor_id == units.c.id)
+        .where(prefix_clause(prefix))
+        .distinct()
+        .limit(200)
+    )
+    sponsors = [name for (name,) in result]
+    if len(prefix) == 4:
+        return city_name(region, sponsors)
+    name = county_name(region, sponsors)
+    return "" if name == region else name
+
+
+async def _sample(
+    conn: AsyncConnection, quarter: str, where: ColumnElement[bool] | None = None
+) -> tuple[int, int]:
     """(population, sample size) of the quarter's current sample; without a sample, the active
-    accounts and zero."""
+    accounts and zero. For part of the registry (``where``): its active accounts now and its
+    members of the sample."""
     sample = (
         await conn.execute(
             select(samples.c.id, samples.c.population_size)
@@ -172,23 +218,30 @@ async def _sample(conn: AsyncConnection, quarter: str) -> tuple[int, int]:
             .limit(1)
         )
     ).first()
+    active = (
+        select(func.count()).select_from(accounts).where(accounts.c.status == Status.ACTIVE.value)
+    )
+    if where is not None:
+        active = active.where(where)
     if sample is None:
-        active = await conn.execute(
-            select(func.count())
-            .select_from(accounts)
-            .where(accounts.c.status == Status.ACTIVE.value)
-        )
-        return int(active.scalar_one()), 0
-    size = await conn.execute(
+        return int((await conn.execute(active)).scalar_one()), 0
+    size = (
         select(func.count())
         .select_from(sample_members)
         .where(sample_members.c.sample_id == sample.id)
     )
-    return int(sample.population_size), int(size.scalar_one())
+    if where is not None:
+        size = size.join(accounts, sample_members.c.account_pk == accounts.c.id).where(where)
+    members = int((await conn.execute(size)).scalar_one())
+    if where is None:
+        return int(sample.population_size), members
+    return int((await conn.execute(active)).scalar_one()), members
 
 
-async def _entries(conn: AsyncConnection, quarter: str) -> list[NamedEntry]:
-    result = await conn.execute(
+async def _entries(
+    conn: AsyncConnection, quarter: str, where: ColumnElement[bool] | None = None
+) -> list[NamedEntry]:
+    query = (
         select(
             ledger_entries.c.id,
             ledger_entries.c.quarter,
@@ -204,6 +257,9 @@ async def _entries(conn: AsyncConnection, quarter: str) -> list[NamedEntry]:
         .where(ledger_entries.c.quarter == quarter)
         .order_by(ledger_entries.c.id)
     )
+    if where is not None:
+        query = query.where(where)
+    result = await conn.execute(query)
     return [
         NamedEntry(
             entry_id=row.id,

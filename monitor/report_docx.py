@@ -96,7 +96,7 @@ def write_docx(bulletin: Bulletin, path: Path) -> None:
     document.add_heading(SECTION_TITLES[0], level=2)
     document.add_paragraph(summary_sentence(bulletin))
     _rates(document, "各平台检查情况", "平台", bulletin.by_platform)
-    _rates(document, "各市(州)检查情况", "市(州)", bulletin.by_city)
+    _rates(document, f"各{bulletin.area_unit}检查情况", bulletin.area_unit, bulletin.by_area)
     _chart(
         document,
         "图1 各平台合格率",

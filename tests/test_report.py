@@ -12,14 +12,14 @@ import docx
 from click.testing import CliRunner
 from conftest import sample_rows
 from ledgerfixtures import DETECTED, ID_NUMBER, dormant, make_run, open_accounts, privacy, record
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 
 from govmedia.cli import main
 from monitor.quarter import Quarter
 from monitor.report import write_report
 from monitor.workdays import DeadlineRule
 from registry.db import Database
-from registry.schema import inspections, sample_members, samples
+from registry.schema import accounts, inspections, sample_members, samples
 
 ISSUED = date(2026, 11, 27)  # a Friday: 5 working days later is Friday 4 December
 SECTIONS = ("一、总体情况", "二、存在的问题", "三、上季度问题整改情况", "四、工作要求")
@@ -163,3 +163,60 @@ async def test_cli_report(db: Database, db_url: str, tmp_path: Path) -> None:
         ["report", "--quarter", "2026Q4", "-o", str(tmp_path / "x.pdf"), "--db", db_url],
     )
     assert bad.exit_code == 2
+
+
+async def move_to_zigong(db: Database, named: dict[str, str]) -> None:
+    """The account carrying last quarter's entry now lies in another city (自贡市自流井区)."""
+    async with db.write() as conn:
+        await conn.execute(
+            update(accounts)
+            .where(accounts.c.name == named["carried_name"])
+            .values(region_code="510302")
+        )
+
+
+async def test_city_bulletin_counts_only_its_accounts_by_county(
+    db: Database, tmp_path: Path
+) -> None:
+    named = await build(db)
+    await move_to_zigong(db, named)
+    path = tmp_path / "成都.html"
+    city = await write_report(
+        db, path, Quarter(2026, 4), issued=ISSUED, rule=DeadlineRule(), region="510100"
+    )
+    text = re.sub(r"<[^>]+>", "", path.read_text("utf-8"))
+    assert "关于成都市2026年第四季度政务新媒体检查情况的通报" in text
+    assert "各县(市、区)检查情况" in text and "各市(州)检查情况" not in text
+    assert [(r.label, r.passed, r.failed) for r in city.by_area] == [("锦江区", 2, 1)]
+    assert (city.population, city.sample_size) == (4, 4)  # its active accounts, its members
+    assert named["failing_name"] in text
+    assert city.carried_over == [] and named["carried_name"] not in text
+
+    other = await write_report(
+        db, tmp_path / "自贡.html", Quarter(2026, 4), issued=ISSUED, rule=DeadlineRule(),
+        region="510300",
+    )  # fmt: skip
+    assert (other.population, other.sample_size, other.inspected, other.problems) == (1, 0, 0, [])
+    assert [e.account_name for e in other.carried_over] == [named["carried_name"]]
+
+    whole = await write_report(
+        db, tmp_path / "全省.html", Quarter(2026, 4), issued=ISSUED, rule=DeadlineRule()
+    )
+    assert whole.area == "" and not whole.by_county and whole.population == 16
+    assert [r.label for r in whole.by_area] == ["成都市"]
+    assert len(whole.carried_over) == 1
+
+
+async def test_cli_report_for_a_region(db: Database, db_url: str, tmp_path: Path) -> None:
+    named = await build(db)
+    out = tmp_path / "city.html"
+    args = ["report", "--quarter", "2026Q4", "-o", str(out), "--issued", "2026-11-27"]
+    result = await asyncio.to_thread(
+        CliRunner().invoke, main, [*args, "--region", "510100", "--db", db_url]
+    )
+    assert result.exit_code == 0, result.output
+    assert "成都市2026年第四季度" in result.output and named["failing_name"] in out.read_text()
+    bad = await asyncio.to_thread(
+        CliRunner().invoke, main, [*args, "--region", "51", "--db", db_url]
+    )
+    assert bad.exit_code == 2 and "6 位行政区划代码" in bad.output

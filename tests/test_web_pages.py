@@ -132,14 +132,22 @@ async def test_exports_are_scoped(site: Site) -> None:
         async with client.get("/exports/ledger?quarter=2026Q4&format=json") as response:
             document = await response.json(content_type=None)
         assert [e["entry_id"] for e in document["entries"]] == [site.entries["510104"]]
-        async with client.get("/exports/bulletin?quarter=2026Q4") as response:
-            assert response.status == 403
+        async with client.get("/exports/bulletin?quarter=2026Q4&format=html") as response:
+            bulletin = (await response.read()).decode()
+        assert response.status == 200 and "关于锦江区2026年第四季度" in bulletin
+        named = {prefix: site.in_region(prefix)[0]["name"] for prefix in ("510105", "510302")}
+        assert named["510105"] not in bulletin and named["510302"] not in bulletin
         async with client.get("/exports/accounts?format=pdf") as response:
             assert response.status == 400
     async with site.browser() as client:
+        await login(client, "unit")
+        async with client.get("/exports/bulletin?quarter=2026Q4") as response:
+            assert response.status == 403
+    async with site.browser() as client:
         await login(client, "prov")
         async with client.get("/exports/bulletin?quarter=2026Q4&format=html") as response:
-            assert response.status == 200 and "通报" in (await response.read()).decode()
+            bulletin = (await response.read()).decode()
+        assert response.status == 200 and "关于2026年第四季度" in bulletin
         async with client.get("/exports/accounts?format=xlsx") as response:
             assert response.status == 200 and (await response.read())[:2] == b"PK"
 

@@ -146,9 +146,10 @@ def ledger_verify(env: Env, as_json: bool) -> None:
 @click.option("--quarter", required=True, help="检查批次, 如 2026Q4")
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True)
 @click.option("--issued", help="通报日期 (默认今天),整改报告时限由此按工作日计算")
+@click.option("--region", help="只通报这个行政区划的账号 (6 位代码, 如市级 510100),默认全部")
 @common
-def report(env: Env, quarter: str, output: Path, issued: str | None) -> None:
-    """Draft quarterly bulletin (通报), .docx or .html."""
+def report(env: Env, quarter: str, output: Path, issued: str | None, region: str | None) -> None:
+    """Draft quarterly bulletin (通报), .docx or .html; of one city or county with --region."""
     from monitor.report import FORMATS as REPORT_FORMATS
     from monitor.report import write_report
 
@@ -156,12 +157,16 @@ def report(env: Env, quarter: str, output: Path, issued: str | None) -> None:
     suffix = output.suffix.lstrip(".").lower()
     if suffix not in REPORT_FORMATS:
         raise click.UsageError(f"通报文件应为 .docx 或 .html: {output}")
+    if region is not None and not (len(region) == 6 and region.isdigit()):
+        raise click.BadParameter("应为 6 位行政区划代码, 如 510100", param_hint="--region")
     day = _issued(issued)
     rule = DeadlineRule.from_config(env.settings)
     output.parent.mkdir(parents=True, exist_ok=True)
-    bulletin = run(env, lambda db: write_report(db, output, wanted, issued=day, rule=rule))
+    bulletin = run(
+        env, lambda db: write_report(db, output, wanted, issued=day, rule=rule, region=region)
+    )
     click.echo(
-        f"已生成 {wanted.label} 通报: {output}(抽查 {bulletin.inspected} 个,"
+        f"已生成 {bulletin.area}{wanted.label} 通报: {output}(抽查 {bulletin.inspected} 个,"
         f"合格率 {bulletin.pass_rate_text})"
     )
 

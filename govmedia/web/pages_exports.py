@@ -22,8 +22,18 @@ routes = web.RouteTableDef()
 
 @routes.get("/exports")
 async def exports_page(request: web.Request) -> web.Response:
-    whole = await scoped.covers_everything(request.app[DB], scope_of(request))
-    return render(request, "exports.html", quarter=this_quarter(request), bulletin=whole)
+    bulletin = not scope_of(request).is_unit
+    return render(request, "exports.html", quarter=this_quarter(request), bulletin=bulletin)
+
+
+async def _bulletin_region(request: web.Request) -> str | None:
+    """The region a user's bulletin covers: None for the whole registry."""
+    scope = scope_of(request)
+    if scope.is_unit:
+        raise forbidden("通报按行政区划编制,运维(主办)单位请下载整改台账")
+    if await scoped.covers_everything(request.app[DB], scope):
+        return None
+    return scope.value
 
 
 def _download(path: Path, name: str, content_type: str) -> web.Response:
@@ -84,8 +94,7 @@ async def export_bulletin(request: web.Request) -> web.Response:
     from monitor.report import write_report
     from monitor.workdays import DeadlineRule
 
-    if not await scoped.covers_everything(request.app[DB], scope_of(request)):
-        raise forbidden("通报涵盖全部账号,仅向管理范围覆盖全部账号的用户提供")
+    region = await _bulletin_region(request)
     fmt = _format(request, ("html", "docx"))
     quarter = params.quarter(request.query, this_quarter(request))
     rule = DeadlineRule.from_config(request.app[CONFIG])
@@ -97,5 +106,6 @@ async def export_bulletin(request: web.Request) -> web.Response:
             quarter,
             issued=now(request).astimezone(SHANGHAI).date(),
             rule=rule,
+            region=region,
         )
-        return _download(path, f"通报-{quarter}.{fmt}", _TYPES[fmt])
+        return _download(path, f"通报-{region or '全部'}-{quarter}.{fmt}", _TYPES[fmt])
