@@ -10,7 +10,8 @@
 
 Limits: a global semaphore (``concurrency``) and, per host (or parent domain listed in the host
 table), a semaphore and a minimum interval between requests sent; a 429 pauses its whole host for
-its Retry-After. The global slot is held from the request until the body is parsed, so at most
+its Retry-After. Processes sharing a database (``monitor worker``) share a host's minimum
+interval through a ``pacer`` (``registry.host_pace``). The global slot is held from the request until the body is parsed, so at most
 ``concurrency`` bodies are ever held in memory whatever the number of accounts; the host slot is
 released once the body is read. Slots are released while a retry waits its backoff.
 """
@@ -21,7 +22,7 @@ import asyncio
 import random
 import time
 from collections import defaultdict, deque
-from collections.abc import AsyncGenerator, Iterable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from types import TracebackType
@@ -50,6 +51,10 @@ __all__ = [
 ]
 
 log = structlog.get_logger(__name__)
+
+#: (host key, minimum interval) -> seconds to wait before sending: the host's next send time,
+#: reserved with the other processes that pace the same host
+Pacer = Callable[[str, float], Awaitable[float]]
 
 _ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, "
@@ -83,11 +88,17 @@ class Fetcher:
     """Owns one aiohttp session and the parser pool; use as ``async with Fetcher(...)``."""
 
     def __init__(
-        self, settings: FetchSettings | None = None, *, pool: ParsePool | None = None
+        self,
+        settings: FetchSettings | None = None,
+        *,
+        pool: ParsePool | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
-        """``pool``: a started parser pool to use (and leave open) instead of an own one."""
+        """``pool``: a started parser pool to use (and leave open) instead of an own one;
+        ``pacer``: keep hosts' minimum intervals with other processes too."""
         self.settings = settings or FetchSettings()
         self._lent_pool = pool
+        self._pacer = pacer
         self._session: aiohttp.ClientSession | None = None
         self._pool: ParsePool | None = None
         self._global = asyncio.Semaphore(self.settings.concurrency)
@@ -229,12 +240,36 @@ class Fetcher:
             await self._global.acquire()
             return
         async with host.pace_lock:
+            if self._pacer is not None and host.limits.min_interval_s > 0:
+                await self._shared_turn(host, self._pacer)
+                return
             due = max(host.last_send + host.limits.min_interval_s, host.paused_until)
             delay = due - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
             await self._global.acquire()
             host.last_send = time.monotonic()
+
+    async def _shared_turn(self, host: _Host, pacer: Pacer) -> None:
+        """Take a global slot, then the host's next send time from the pacer, and wait for it
+        (the slot is held meanwhile: a reserved time must not be missed). A pacer that fails
+        (the database away) leaves this process pacing itself alone."""
+        await self._global.acquire()
+        try:
+            interval = host.limits.min_interval_s
+            try:
+                shared = await pacer(host.key, interval)
+            except Exception as exc:
+                log.warning("fetch.shared_pace_failed", host=host.key, error=repr(exc))
+                shared = 0.0
+            now = time.monotonic()
+            delay = max(shared, host.last_send + interval - now, host.paused_until - now)
+            if delay > 0:
+                await asyncio.sleep(delay)
+            host.last_send = time.monotonic()
+        except BaseException:
+            self._global.release()
+            raise
 
     async def _attempt(self, host: _Host, url: str, headers: dict[str, str]) -> _Outcome:
         await host.semaphore.acquire()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import socket
 from collections import Counter
@@ -39,7 +40,7 @@ from monitor.run import (
     complete_if_finished,
     open_run,
 )
-from registry import monitoring, run_items
+from registry import host_pace, monitoring, run_items
 from registry.db import Database
 from registry.errors import Refused
 from registry.monitoring import RunRow
@@ -177,7 +178,8 @@ class Worker:
         heartbeat = asyncio.create_task(self._heartbeat(run.id))
         log.info("worker.run", quarter=run.quarter, scope=run.scope)
         try:
-            async with Fetcher(self.fetch, pool=self._pool) as fetcher:
+            pacer = functools.partial(host_pace.reserve, self.db)
+            async with Fetcher(self.fetch, pool=self._pool, pacer=pacer) as fetcher:
                 while not self.stop.is_set():
                     await self._lanes(fetcher, inspector, run)
                     if self.stop.is_set():

@@ -196,6 +196,15 @@ run_items = Table(
     Index("ix_run_items_run_id_state", "run_id", "state"),
 )
 
+host_pace = Table(
+    "host_pace",
+    metadata,
+    # A throttled host's next free send time, reserved by `monitor worker` processes so that
+    # together they keep its min_interval_s (registry.host_pace; PostgreSQL).
+    Column("host", String(255), primary_key=True),
+    Column("next_at", UTCDateTime, nullable=False),
+)
+
 feed_states = Table(
     "feed_states",
     metadata,
