@@ -55,6 +55,7 @@ log = structlog.get_logger(__name__)
 #: (host key, minimum interval) -> seconds to wait before sending: the host's next send time,
 #: reserved with the other processes that pace the same host
 Pacer = Callable[[str, float], Awaitable[float]]
+_PACER_TIMEOUT_S = 5.0
 
 _ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, "
@@ -72,6 +73,7 @@ class _Host:
     last_send: float = float("-inf")
     paused_until: float = 0.0
     stats: HostStats = field(default_factory=HostStats)
+    pacer_failing: bool = False  # the shared pace could not be reserved last time (logged once)
 
 
 @dataclass(slots=True)
@@ -252,16 +254,22 @@ class Fetcher:
 
     async def _shared_turn(self, host: _Host, pacer: Pacer) -> None:
         """Take a global slot, then the host's next send time from the pacer, and wait for it
-        (the slot is held meanwhile: a reserved time must not be missed). A pacer that fails
-        (the database away) leaves this process pacing itself alone."""
+        (the slot is held meanwhile: a reserved time must not be missed). A pacer that fails or
+        hangs (the database away) leaves this process pacing itself alone."""
         await self._global.acquire()
         try:
             interval = host.limits.min_interval_s
             try:
-                shared = await pacer(host.key, interval)
+                async with asyncio.timeout(_PACER_TIMEOUT_S):
+                    shared = await pacer(host.key, interval)
             except Exception as exc:
-                log.warning("fetch.shared_pace_failed", host=host.key, error=repr(exc))
-                shared = 0.0
+                if not host.pacer_failing:
+                    log.warning("fetch.shared_pace_failed", host=host.key, error=repr(exc))
+                host.pacer_failing, shared = True, 0.0
+            else:
+                if host.pacer_failing:
+                    log.info("fetch.shared_pace_restored", host=host.key)
+                host.pacer_failing = False
             now = time.monotonic()
             delay = max(shared, host.last_send + interval - now, host.paused_until - now)
             if delay > 0:
