@@ -16,10 +16,32 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 DEFAULT_URL = "sqlite+aiosqlite:///./data/govmedia.db"
 _WRITE_LOCK_KEY = 0x60F3ED1A  # advisory lock id shared by every govmedia writer on PostgreSQL
+
+
+def database_url(text: str) -> str:
+    """The URL of the database a user names: a URL (the async driver put in: aiosqlite,
+    asyncpg), or the path of a SQLite file. ValueError says what is wrong, in Chinese."""
+    text = text.strip()
+    if not text:
+        raise ValueError("数据库地址为空")
+    if "://" not in text:
+        return f"sqlite+aiosqlite:///{text}"
+    try:
+        url = make_url(text)
+    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
+        raise ValueError(f"无法识别的数据库地址 '{text}'") from exc
+    drivers = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+    backend = url.get_backend_name()
+    if backend not in drivers:
+        raise ValueError(
+            f"不支持的数据库 '{backend}':请用 SQLite 文件或 PostgreSQL (postgresql://用户@主机/库名)"
+        )
+    return url.set(drivername=drivers[backend]).render_as_string(hide_password=False)
 
 
 def _dumps(value: Any) -> str:

@@ -108,3 +108,35 @@ def test_export_formats(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped
         assert out.stat().st_size > 0
         again = cli("accounts", "import", str(out))
         assert "无变化 4 个" in again.output
+
+
+def test_db_may_be_a_sqlite_file_path_and_bad_urls_are_named(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "inv.csv", sample_rows(3))
+    assert cli("accounts", "import", str(path)).exit_code == 0  # into cli.db, by URL
+    runner = CliRunner()
+    for db in ("cli.db", str(tmp_path / "cli.db"), f"sqlite:///{tmp_path / 'cli.db'}"):
+        listed = runner.invoke(main, ["accounts", "list", "--json", "--db", db])
+        assert listed.exit_code == 0, listed.output
+        assert len(json.loads(listed.stdout)) == 3, db  # the same file, however it is named
+    for db, message in (
+        ("mysql://root@localhost/govmedia", "不支持的数据库 'mysql'"),
+        ("postgresql://host:notaport/db", "无法识别的数据库地址"),
+    ):
+        refused = runner.invoke(main, ["accounts", "list", "--db", db])
+        assert refused.exit_code == 2 and message in refused.output, refused.output
+
+
+def test_database_url_puts_in_the_async_drivers() -> None:
+    from registry.db import database_url
+
+    assert database_url("postgresql://u@h/db") == "postgresql+asyncpg://u@h/db"
+    assert (
+        database_url("postgresql+psycopg2://u:p@h:5433/db") == "postgresql+asyncpg://u:p@h:5433/db"
+    )
+    assert database_url("sqlite:///./x.db") == "sqlite+aiosqlite:///./x.db"
+    assert database_url("data/x.db") == "sqlite+aiosqlite:///data/x.db"
+    assert database_url("/srv/x.db") == "sqlite+aiosqlite:////srv/x.db"
+    with pytest.raises(ValueError, match="数据库地址为空"):
+        database_url("  ")

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import click
 
 from govmedia import config, logs
-from registry.db import Database
+from registry.db import Database, database_url
 from registry.errors import Refused
 from registry.importing import ImportRefused
 
@@ -43,7 +43,9 @@ def common(command: Callable[..., Any]) -> Callable[..., Any]:
         type=click.Path(path_type=Path),
         help="配置文件 (默认 ./config.toml)",
     )
-    @click.option("--db", "db_url", help="数据库 URL,覆盖配置中的 [database] url")
+    @click.option(
+        "--db", "db_url", help="数据库 URL 或 SQLite 文件路径,覆盖配置中的 [database] url"
+    )
     @functools.wraps(command)
     def wrapper(config_path: Path | None, db_url: str | None, **kwargs: Any) -> Any:
         try:
@@ -51,7 +53,11 @@ def common(command: Callable[..., Any]) -> Callable[..., Any]:
         except config.ConfigError as exc:
             raise click.UsageError(str(exc)) from exc
         logs.configure(settings["logging"]["level"])
-        env = Env(settings, db_url or settings["database"]["url"])
+        try:
+            url = database_url(db_url or settings["database"]["url"])
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--db") from exc
+        env = Env(settings, url)
         return command(env=env, **kwargs)
 
     return wrapper

@@ -11,7 +11,7 @@ import click
 
 from govmedia.cli.common import Env, common, echo_table, emit_json, run, whoami
 from registry import filing, inventory, migrate, queries
-from registry.db import Database
+from registry.db import Database, database_url
 from registry.errors import Refused
 from registry.fields import FIELD_BY_KEY, PLATFORMS, FieldError, Status, parse_date
 from registry.filings_import import import_filings
@@ -54,8 +54,13 @@ def db_copy(env: Env, to_url: str, as_json: bool) -> None:
     from registry import ledger
     from registry.copy import copy_database
 
+    try:
+        target_url = database_url(to_url)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--to") from exc
+
     async def work(source: Database) -> tuple[Any, Any]:
-        target = Database(to_url, busy_timeout_s=env.settings["database"]["busy_timeout_s"])
+        target = Database(target_url, busy_timeout_s=env.settings["database"]["busy_timeout_s"])
         try:
             copied = await copy_database(source, target)
             return copied, await ledger.verify(target)
