@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import click
 
 from govmedia import config, logs
+from registry import migrate
 from registry.db import Database, database_url
 from registry.errors import Refused
 from registry.importing import ImportRefused
@@ -63,12 +64,15 @@ def common(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def run(env: Env, work: Callable[[Database], Awaitable[T]]) -> T:
-    """Run ``work`` against the database, turning refusals into exit status 1."""
+def run(env: Env, work: Callable[[Database], Awaitable[T]], *, check_schema: bool = True) -> T:
+    """Run ``work`` against the database, turning refusals into exit status 1. The schema is
+    checked first (``migrate.ensure_current``): a new, empty database is set up."""
 
     async def main() -> T:
         database = env.database()
         try:
+            if check_schema and await migrate.ensure_current(database):
+                click.echo(f"已初始化数据库 {database.url.render_as_string()}", err=True)
             return await work(database)
         finally:
             await database.close()

@@ -13,6 +13,7 @@ import click
 from govmedia.cli.common import Env, common, echo_table, emit_json, run, whoami
 from registry import users as users_api
 from registry.db import Database
+from registry.errors import Refused
 from registry.scope import ROLE_LABELS, Role
 from registry.times import SHANGHAI
 
@@ -38,7 +39,12 @@ def serve(env: Env, host: str | None, port: int | None) -> None:
 
     async def start() -> web.AppRunner:
         database = env.database()
-        await migrate.upgrade(database)
+        try:
+            if await migrate.ensure_current(database):
+                click.echo("已初始化数据库", err=True)
+        except BaseException:
+            await database.close()
+            raise
         app = create_app(database, env.settings)
 
         async def close_db(_app: web.Application) -> None:
@@ -62,6 +68,9 @@ def serve(env: Env, host: str | None, port: int | None) -> None:
         asyncio.run(main())
     except KeyboardInterrupt:
         click.echo("已停止", err=True)
+    except Refused as exc:
+        click.echo(f"错误: {exc}", err=True)
+        sys.exit(1)
 
 
 @click.group("users")
