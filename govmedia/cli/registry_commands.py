@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy.engine import make_url
 
 from govmedia.cli.common import Env, common, echo_table, emit_json, run, whoami
 from registry import filing, inventory, migrate, queries
@@ -42,7 +43,7 @@ def db() -> None:
 def db_upgrade(env: Env) -> None:
     """Create or migrate the schema (idempotent)."""
     run(env, migrate.upgrade, check_schema=False)
-    click.echo(f"数据库已是最新结构: {env.db_url}")
+    click.echo(f"数据库已是最新结构: {make_url(env.db_url).render_as_string()}")  # no password
 
 
 @db.command("copy")
