@@ -288,35 +288,17 @@ class _Checker:
         day = self.forms.date
         entry_status = self.entry_status
         vouched_by = self.vouched
-        for (
-            entry_id,
-            status,
-            quarter,
-            account_pk,
-            sponsor,
-            problem_code,
-            severity,
-            description,
-            evidence,
-            last_post_at,
-            detected_at,
-            deadline,
-            provisional,
-        ) in rows:
+        # A row is (id, status, *ENTRY_FIELDS); the first six fields are chained as they are.
+        for entry_id, status, *as_stored, evidence, last_post, detected, deadline, flag in rows:
             entry_status[entry_id] = status
             # The chained form of the vouched-for columns (``ledger_chain.entry_projection``).
             projection = (
-                quarter,
-                account_pk,
-                sponsor,
-                problem_code,
-                severity,
-                description,
+                *as_stored,
                 _json_value(evidence),
-                time(last_post_at),
-                time(detected_at),
+                time(last_post),
+                time(detected),
                 day(deadline),
-                bool(provisional),
+                bool(flag),
             )
             vouched = vouched_by.pop(entry_id, None)
             if vouched is None:
