@@ -13,6 +13,8 @@ from registry.db import Database
 from registry.errors import Refused
 from registry.fields import CHANGEABLE, FIELD_BY_KEY, FieldError, parse_date
 from registry.lifecycle import Kind
+from registry.queries import AccountRecord
+from registry.scope import Scope
 from registry.users import User
 from registry.writer import FilingMeta
 
@@ -187,3 +189,14 @@ async def submit_review(
         remote=remote,
     )
     return pk, added
+
+
+async def account_view(
+    db: Database, scope: Scope, ref: str
+) -> tuple[AccountRecord, dict[str, Any]]:
+    """An account in the scope with its inspections and ledger entries, for the console's
+    account page and the API (404 outside the scope)."""
+    record = await scoped.account_in_scope(db, scope, ref)
+    if record is None:
+        raise not_found()
+    return record, await scoped.account_activity(db, record.pk)

@@ -91,11 +91,9 @@ async def list_accounts(request: web.Request) -> web.Response:
 
 @routes.get("/api/accounts/{ref}")
 async def show_account(request: web.Request) -> web.Response:
-    db = request.app[DB]
-    record = await scoped.account_in_scope(db, scope_of(request), request.match_info["ref"])
-    if record is None:
-        raise not_found()
-    activity = await scoped.account_activity(db, record.pk)
+    record, activity = await actions.account_view(
+        request.app[DB], scope_of(request), request.match_info["ref"]
+    )
     return reply(
         {
             "id": record.pk,

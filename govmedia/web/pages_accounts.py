@@ -41,11 +41,9 @@ async def inventory(request: web.Request) -> web.Response:
 
 @routes.get("/accounts/{pk:\\d+}")
 async def account_page(request: web.Request) -> web.Response:
-    db = request.app[DB]
-    record = await scoped.account_in_scope(db, scope_of(request), request.match_info["pk"])
-    if record is None:
-        raise not_found()
-    activity = await scoped.account_activity(db, record.pk)
+    record, activity = await actions.account_view(
+        request.app[DB], scope_of(request), request.match_info["pk"]
+    )
     return render(
         request,
         "account.html",
