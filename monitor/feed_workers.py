@@ -1,4 +1,4 @@
-"""Feed parsing off the event loop, in worker processes driven by the loop itself.
+"""Feed decoding and parsing off the event loop, in worker processes driven by the loop itself.
 
 feedparser is pure Python: in a thread it would hold the GIL and stall the event loop, and only
 one core would parse. Each worker here is a child process (``python -m monitor.feed_workers``)
@@ -6,6 +6,9 @@ fed length-prefixed pickles over its stdin and answering on its stdout, through 
 no helper threads (``ProcessPoolExecutor``'s feeder and manager threads fight the event loop for
 the GIL and left a quarter of the CPU idle in the benchmark), and every worker has the next feed
 already waiting in its pipe (``depth``) so it never idles while the loop is busy.
+
+A worker takes a body as the server sent it (gzip, deflate or not compressed), decodes it within
+the size cap, parses it and packs the copy kept for the next 304 (``registry.feed_copy``).
 
 Failures cost only the feed that caused them: a feed that takes longer than ``timeout_s`` or kills
 its worker is a parse error, the worker is replaced, and feeds queued behind it are re-queued.
@@ -27,9 +30,10 @@ from typing import Any
 
 import structlog
 
-from checks.model import Post
+from checks.model import FetchStatus, Post
+from monitor import content_coding
 from monitor.feeds import ParsedFeed, parse_feed
-from registry.posts_blob import pack_posts
+from registry import feed_copy
 
 log = structlog.get_logger(__name__)
 _HEADER = struct.Struct("!I")
@@ -46,7 +50,7 @@ def default_workers() -> int:
 
 @dataclass(eq=False)
 class _Job:
-    args: tuple[bytes, str | None, str]
+    args: tuple[bytes, str | None, str, str, int | None]  # see ``read_body``
     future: asyncio.Future[ParsedFeed]
 
 
@@ -79,12 +83,21 @@ class ParsePool:
         self._alive = len(procs)
         self._drivers = [asyncio.create_task(self._drive(proc)) for proc in procs]
 
-    async def parse(self, body: bytes, content_type: str | None, url: str) -> ParsedFeed:
+    async def parse(
+        self,
+        body: bytes,
+        content_type: str | None,
+        url: str,
+        coding: str = content_coding.IDENTITY,
+        cap: int | None = None,
+    ) -> ParsedFeed:
+        """``read_body`` in a worker process."""
         if not self._drivers:
             raise RuntimeError("ParsePool not started")
         if self._broken:
             return ParsedFeed(error=self._broken)
-        job = _Job((body, content_type, url), asyncio.get_running_loop().create_future())
+        args = (body, content_type, url, coding, cap)
+        job = _Job(args, asyncio.get_running_loop().create_future())
         self._queue.put_nowait(job)
         return await job.future
 
@@ -219,6 +232,8 @@ _Packed = tuple[
     str | None,
     bool,
     bytes | None,
+    int,
+    str | None,
 ]
 
 
@@ -232,22 +247,50 @@ def _pack(feed: ParsedFeed) -> _Packed:
         feed.bozo,
         feed.error,
         feed.challenge,
-        feed.stored_posts,
+        feed.stored,
+        feed.body_bytes,
+        feed.body_fault and feed.body_fault.value,
     )
 
 
 def _unpack(packed: Any) -> ParsedFeed:
     try:
-        posts, title, fmt, encoding, bozo, error, challenge, stored = packed
+        posts, title, fmt, encoding, bozo, error, challenge, stored, size, fault = packed
         return ParsedFeed(
-            [Post(*post) for post in posts], title, fmt, encoding, bozo, error, challenge, stored
+            [Post(*post) for post in posts],
+            title,
+            fmt,
+            encoding,
+            bozo,
+            error,
+            challenge,
+            stored,
+            size,
+            fault and FetchStatus(fault),
         )
     except (TypeError, ValueError) as exc:
         raise pickle.UnpicklingError("unexpected answer from parser process") from exc
 
 
+def read_body(
+    body: bytes, content_type: str | None, url: str, coding: str, cap: int | None
+) -> ParsedFeed:
+    """A body as received in ``coding``: decoded (at most ``cap`` bytes), parsed, and kept."""
+    try:
+        decoded = content_coding.decode(body, coding, cap)
+    except content_coding.TooLarge as exc:
+        return ParsedFeed(error=str(exc), body_fault=FetchStatus.TOO_LARGE)
+    except content_coding.BadCoding as exc:
+        return ParsedFeed(error=str(exc), body_fault=FetchStatus.NETWORK)
+    result = parse_feed(decoded, content_type, url)
+    result.body_bytes = len(decoded)
+    if result.ok:
+        result.stored = feed_copy.pack(body, content_coding.normalise(coding), content_type)
+    return result
+
+
 def _serve() -> None:
-    """Worker side: read (body, content_type, url) frames on stdin, answer ParsedFeed frames."""
+    """Worker side: read ``read_body`` arguments on stdin, answer ParsedFeed frames."""
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing but frames may reach the parent's pipe
     stdout.write(_HEADER.pack(0))  # ready
@@ -257,10 +300,7 @@ def _serve() -> None:
         if len(header) < _HEADER.size:
             return
         (size,) = _HEADER.unpack(header)
-        body, content_type, url = pickle.loads(stdin.read(size))
-        result = parse_feed(body, content_type, url)
-        if result.ok:  # packed here, not on the event loop
-            result.stored_posts = pack_posts(result.posts)
+        result = read_body(*pickle.loads(stdin.read(size)))
         frame = pickle.dumps(_pack(result), pickle.HIGHEST_PROTOCOL)
         stdout.write(_HEADER.pack(len(frame)) + frame)
         stdout.flush()

@@ -26,7 +26,7 @@ from typing import Any
 
 import feedparser
 
-from checks.model import Post
+from checks.model import FetchStatus, Post
 
 try:
     from zoneinfo import ZoneInfo
@@ -71,7 +71,10 @@ class ParsedFeed:
     bozo: str | None = None  # a recovered-from problem (e.g. ill-formed XML read loosely)
     error: str | None = None
     challenge: bool = False  # the document looks like an anti-bot challenge page
-    stored_posts: bytes | None = None  # ``registry.posts_blob`` of ``posts`` (parser processes)
+    # set by the parser processes (``monitor.feed_workers``), which also decode the body:
+    stored: bytes | None = None  # ``registry.feed_copy`` of the document, for the next 304
+    body_bytes: int = 0  # decoded size
+    body_fault: FetchStatus | None = None  # too_large or network: the body could not be decoded
 
     @property
     def ok(self) -> bool:

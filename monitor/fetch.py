@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+import zlib
 from collections import defaultdict, deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -33,10 +34,12 @@ import aiohttp
 import structlog
 
 from checks.model import FetchStatus, Post
+from monitor import content_coding
 from monitor.feed_workers import ParsePool
 from monitor.feeds import looks_like_challenge
 from monitor.fetch_settings import DEFAULT_CONCURRENCY, FetchSettings, HostLimits
 from monitor.fetch_types import OUTSIDE_ACCOUNT, FetchRequest, FetchResult, HostStats
+from registry import feed_copy
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -74,6 +77,15 @@ class _Host:
     paused_until: float = 0.0
     stats: HostStats = field(default_factory=HostStats)
     pacer_failing: bool = False  # the shared pace could not be reserved last time (logged once)
+
+
+@dataclass(frozen=True, slots=True)
+class _Body:
+    """A 2xx body as the server sent it (within the cap), for the parser processes to decode."""
+
+    raw: bytes
+    content_type: str | None
+    coding: str
 
 
 @dataclass(slots=True)
@@ -115,7 +127,11 @@ class Fetcher:
             timeout=aiohttp.ClientTimeout(
                 total=None, connect=s.connect_timeout_s, sock_connect=s.connect_timeout_s
             ),
-            headers={"User-Agent": s.user_agent, "Accept": _ACCEPT},
+            headers={
+                "User-Agent": s.user_agent,
+                "Accept": _ACCEPT,
+                "Accept-Encoding": content_coding.ACCEPT_ENCODING,
+            },
             cookie_jar=aiohttp.DummyCookieJar(),  # no state carried from one account to another
         )
         try:
@@ -285,14 +301,14 @@ class Fetcher:
         try:
             await self._wait_turn(host)
             try:
-                outcome, body, content_type = await self._request(url, headers)
+                outcome, body = await self._request(url, headers)
                 host.semaphore.release()
                 host_held = False
                 if outcome.status is FetchStatus.RATE_LIMITED:
                     pause = min(outcome.retry_after_s or 0.0, self.settings.retry_after_cap_s)
                     host.paused_until = max(host.paused_until, time.monotonic() + pause)
                 if body is not None and outcome.result is not None:
-                    await self._parse(outcome.result, body, content_type)
+                    await self._parse(outcome.result, body)
                 return outcome
             finally:
                 self._global.release()
@@ -300,35 +316,63 @@ class Fetcher:
             if host_held:
                 host.semaphore.release()
 
-    async def _parse(self, result: FetchResult, body: bytes, content_type: str | None) -> None:
+    async def _parse(self, result: FetchResult, body: _Body) -> None:
         assert self._pool is not None
-        parsed = await self._pool.parse(body, content_type, result.final_url or result.url)
+        parsed = await self._pool.parse(
+            body.raw,
+            body.content_type,
+            result.final_url or result.url,
+            body.coding,
+            self.settings.max_body_bytes,
+        )
         result.feed_title = parsed.title
         result.feed_format = parsed.format
         result.bozo = parsed.bozo
+        result.body_bytes = parsed.body_bytes
         if parsed.ok:
             result.posts = parsed.posts
-            result.stored_posts = parsed.stored_posts
+            result.stored_feed = parsed.stored
         else:
-            result.status = FetchStatus.BLOCKED if parsed.challenge else FetchStatus.PARSE_ERROR
+            if parsed.body_fault is not None:
+                result.status = parsed.body_fault
+            elif parsed.challenge:
+                result.status = FetchStatus.BLOCKED
+            else:
+                result.status = FetchStatus.PARSE_ERROR
             result.error = parsed.error
 
-    async def _request(
-        self, url: str, headers: dict[str, str]
-    ) -> tuple[_Outcome, bytes | None, str | None]:
+    async def stored_posts(self, blob: bytes, url: str) -> list[Post] | None:
+        """The posts of the feed copy an earlier fetch kept (``registry.feed_copy``), parsed
+        again; ``None`` when it cannot be read."""
+        if self._pool is None:
+            raise RuntimeError("use Fetcher as 'async with Fetcher(...) as fetcher'")
+        try:
+            kept = feed_copy.unpack(blob)
+        except (ValueError, zlib.error) as exc:
+            log.warning("fetch.stored_copy_unreadable", url=url, error=repr(exc))
+            return None
+        if isinstance(kept, list):
+            return kept
+        parsed = await self._pool.parse(
+            kept.body, kept.content_type, url, kept.coding, self.settings.max_body_bytes
+        )
+        return parsed.posts if parsed.ok else None
+
+    async def _request(self, url: str, headers: dict[str, str]) -> tuple[_Outcome, _Body | None]:
         """One HTTP exchange; the body is returned only for a 2xx within the size cap."""
         assert self._session is not None
         s = self.settings
         try:
             async with (
                 asyncio.timeout(s.total_timeout_s),
-                self._session.get(url, headers=headers, max_redirects=s.max_redirects) as resp,
+                self._session.get(
+                    url, headers=headers, max_redirects=s.max_redirects, auto_decompress=False
+                ) as resp,
             ):
                 return await self._classify(url, resp)
         except aiohttp.ConnectionTimeoutError as exc:
             return (
                 _Outcome(FetchStatus.TIMEOUT, error=f"connect timeout: {exc}", retryable=True),
-                None,
                 None,
             )
         except TimeoutError:
@@ -339,23 +383,22 @@ class Fetcher:
                     retryable=s.retry_timeouts,
                 ),
                 None,
-                None,
             )
         except aiohttp.TooManyRedirects:
-            return _Outcome(FetchStatus.HTTP_ERROR, error="too many redirects"), None, None
+            return _Outcome(FetchStatus.HTTP_ERROR, error="too many redirects"), None
         except (aiohttp.InvalidURL, ValueError) as exc:
-            return _Outcome(FetchStatus.NETWORK, error=f"invalid URL: {exc}"), None, None
+            return _Outcome(FetchStatus.NETWORK, error=f"invalid URL: {exc}"), None
         except (aiohttp.ClientError, OSError) as exc:
             error = f"{type(exc).__name__}: {exc}"[:300]
-            return _Outcome(FetchStatus.NETWORK, error=error, retryable=True), None, None
+            return _Outcome(FetchStatus.NETWORK, error=error, retryable=True), None
         except Exception as exc:  # a corner of aiohttp: still an outcome, never an exception
             log.exception("fetch.unexpected_error", url=url)
             error = f"{type(exc).__name__}: {exc}"[:300]
-            return _Outcome(FetchStatus.NETWORK, error=error), None, None
+            return _Outcome(FetchStatus.NETWORK, error=error), None
 
     async def _classify(
         self, url: str, resp: aiohttp.ClientResponse
-    ) -> tuple[_Outcome, bytes | None, str | None]:
+    ) -> tuple[_Outcome, _Body | None]:
         status = resp.status
         if 200 <= status < 300:
             result = FetchResult(
@@ -371,14 +414,19 @@ class Fetcher:
             if body is None:
                 result.status = FetchStatus.TOO_LARGE
                 result.error = f"body larger than {cap} bytes"
-                return _Outcome(result.status, status, result.error, result=result), None, None
-            result.body_bytes = len(body)
+                return _Outcome(result.status, status, result.error, result=result), None
+            coding = content_coding.normalise(resp.headers.get("Content-Encoding"))
             return (
                 _Outcome(FetchStatus.OK, status, result=result),
-                body,
-                resp.headers.get("Content-Type"),
+                _Body(body, resp.headers.get("Content-Type"), coding),
             )
         head = await _read_capped(resp, _ERROR_BODY_LIMIT, truncate=True) or b""
+        try:
+            head = content_coding.decode(
+                head, resp.headers.get("Content-Encoding"), _ERROR_BODY_LIMIT, partial=True
+            )
+        except (content_coding.TooLarge, content_coding.BadCoding):
+            head = b""
         if status == 304:
             result = FetchResult(
                 url,
@@ -387,13 +435,13 @@ class Fetcher:
                 etag=resp.headers.get("ETag"),
                 last_modified=resp.headers.get("Last-Modified"),
             )
-            return _Outcome(FetchStatus.NOT_MODIFIED, status, result=result), None, None
+            return _Outcome(FetchStatus.NOT_MODIFIED, status, result=result), None
         if status in (404, 410):
-            return _Outcome(FetchStatus.GONE, status, f"HTTP {status}"), None, None
+            return _Outcome(FetchStatus.GONE, status, f"HTTP {status}"), None
         if status == 403:
             if resp.headers.get("cf-mitigated") == "challenge" or looks_like_challenge(head):
-                return _Outcome(FetchStatus.BLOCKED, status, "HTTP 403 challenge page"), None, None
-            return _Outcome(FetchStatus.HTTP_ERROR, status, "HTTP 403"), None, None
+                return _Outcome(FetchStatus.BLOCKED, status, "HTTP 403 challenge page"), None
+            return _Outcome(FetchStatus.HTTP_ERROR, status, "HTTP 403"), None
         retry_after = _retry_after(resp.headers.get("Retry-After"))
         if status == 429:
             return (
@@ -404,7 +452,6 @@ class Fetcher:
                     retryable=True,
                     retry_after_s=retry_after,
                 ),
-                None,
                 None,
             )
         if status >= 500:
@@ -417,9 +464,8 @@ class Fetcher:
                     retry_after_s=retry_after if status == 503 else None,
                 ),
                 None,
-                None,
             )
-        return _Outcome(FetchStatus.HTTP_ERROR, status, f"HTTP {status}"), None, None
+        return _Outcome(FetchStatus.HTTP_ERROR, status, f"HTTP {status}"), None
 
     async def fetch_many(
         self, requests: Iterable[FetchRequest], *, window: int | None = None

@@ -26,7 +26,7 @@ class FetchResult:
     status: FetchStatus
     http_status: int | None = None
     posts: list[Post] | None = None  # None unless read (ok) or reused (not_modified)
-    stored_posts: bytes | None = None  # the posts read, packed for the next 304 (ok only)
+    stored_feed: bytes | None = None  # ``registry.feed_copy`` of the feed, for the next 304
     etag: str | None = None  # validators to send next time (kept from the request on a 304)
     last_modified: str | None = None
     attempts: int = 0

@@ -74,7 +74,7 @@ def outcome_of(
     status: FetchStatus | None = None,
     http_status: int | None = None,
     posts: Sequence[Post] | None = None,
-    stored_posts: bytes | None = None,
+    stored_feed: bytes | None = None,
     etag: str | None = None,
     last_modified: str | None = None,
     error: str | None = None,
@@ -93,6 +93,6 @@ def outcome_of(
         etag=etag,
         last_modified=last_modified,
         error=error,
-        stored_posts=stored_posts if status is FetchStatus.OK else None,
+        stored_feed=stored_feed if status is FetchStatus.OK else None,
         fetched=status is not None,
     )

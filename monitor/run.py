@@ -324,7 +324,8 @@ class _Inspector:
         posts = result.posts
         if result.status is FetchStatus.NOT_MODIFIED and posts is None:
             async with self.db.read() as conn:
-                posts = await monitoring.cached_posts(conn, target.pk)
+                kept = await monitoring.stored_feed(conn, target.pk)
+            posts = await fetcher.stored_posts(kept, target.feed_url) if kept else None
             if posts is None:  # nothing kept to reuse: ask again without validators
                 result = await fetcher.fetch(target.feed_url)
                 posts = result.posts
@@ -345,7 +346,7 @@ class _Inspector:
             status=result.status,
             http_status=result.http_status,
             posts=posts,
-            stored_posts=result.stored_posts,
+            stored_feed=result.stored_feed,
             etag=result.etag,
             last_modified=result.last_modified,
             error=result.error,

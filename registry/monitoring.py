@@ -11,10 +11,9 @@ from sqlalchemy import ColumnElement, and_, case, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from checks.model import AccountFacts, Finding, Post
+from checks.model import AccountFacts, Finding
 from registry.accounts_view import account_select
 from registry.fields import Status
-from registry.posts_blob import unpack_posts
 from registry.schema import accounts, feed_states, inspections, runs, sample_members, samples, units
 
 
@@ -45,7 +44,7 @@ class Outcome:
     etag: str | None = None
     last_modified: str | None = None
     error: str | None = None
-    stored_posts: bytes | None = None  # ``posts_blob`` of the posts read, for the next 304
+    stored_feed: bytes | None = None  # ``feed_copy`` of the feed read, for the next 304
     # (None: keep what is stored)
     fetched: bool = False
 
@@ -78,11 +77,10 @@ def facts_of(row: Any) -> AccountFacts:
 # --- posts kept for conditional GET -------------------------------------------------------
 
 
-async def cached_posts(conn: AsyncConnection, pk: int) -> list[Post] | None:
-    blob = (
-        await conn.execute(select(feed_states.c.posts).where(feed_states.c.account_pk == pk))
-    ).scalar()
-    return unpack_posts(blob) if blob else None
+async def stored_feed(conn: AsyncConnection, pk: int) -> bytes | None:
+    """The ``registry.feed_copy`` kept by the account's last successful fetch, if any."""
+    query = select(feed_states.c.posts).where(feed_states.c.account_pk == pk)
+    return (await conn.execute(query)).scalar()
 
 
 def _new_id(result: Any) -> int:
@@ -360,7 +358,7 @@ async def save_outcomes(conn: AsyncConnection, run_id: int, outcomes: Sequence[O
             "last_error": o.error,
             "last_fetched_at": o.inspected_at,
             "consecutive_failures": int(o.outcome == "incomplete"),
-            "posts": o.stored_posts,
+            "posts": o.stored_feed,
         }
         for o in outcomes
         if o.fetched and o.feed_url is not None

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 import itertools
 import pickle
 import time
+import zlib
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -461,3 +464,49 @@ async def test_simserver_cached_bodies_are_the_same_feed(pool: object) -> None:
     assert plain_sim.state.bodies == {}  # type: ignore[attr-defined]
     assert first.status is again.status is FetchStatus.OK
     assert first.posts == again.posts == uncached.posts and first.etag == uncached.etag
+
+
+async def test_bodies_are_decoded_off_the_loop_within_the_cap(pool: object) -> None:
+    feed = (
+        b'<rss version="2.0"><channel><title>t</title><item><title>a</title></item></channel></rss>'
+    )
+
+    def answer(body: bytes, coding: str, status: int = 200) -> Any:
+        async def handler(_: web.Request) -> web.Response:
+            headers = {"Content-Encoding": coding, "Content-Type": "application/rss+xml"}
+            return web.Response(status=status, body=body, headers=headers)
+
+        return handler
+
+    page = (
+        b"<html><title>\xe5\xae\x89\xe5\x85\xa8\xe9\xaa\x8c\xe8\xaf\x81</title></html>"  # 安全验证
+    )
+    routes = {
+        "/deflate": answer(zlib.compress(feed), "deflate"),
+        "/bomb": answer(gzip.compress(b" " * (8 << 20)), "gzip"),
+        "/corrupt": answer(b"not gzip at all", "gzip"),
+        "/brotli": answer(b"\x1b\x00", "br"),
+        "/challenge": answer(gzip.compress(page), "gzip", status=403),
+    }
+    async with (
+        serve(routes) as base,
+        Fetcher(fast_settings(max_body_bytes=1 << 20), pool=pool) as fetcher,
+    ):
+        results = {path: await fetcher.fetch(f"{base}{path}") for path in routes}
+    deflated = results["/deflate"]
+    assert deflated.status is FetchStatus.OK and [p.title for p in deflated.posts or ()] == ["a"]
+    assert deflated.body_bytes == len(feed)
+    bomb = results["/bomb"]  # 8 KB on the wire, 8 MiB decoded: stopped at the 1 MiB cap
+    assert bomb.status is FetchStatus.TOO_LARGE and "1048576" in (bomb.error or "")
+    for path in ("/corrupt", "/brotli"):  # the server's fault, not the account's
+        assert results[path].status is FetchStatus.NETWORK and results[path].outside_account
+    assert "corrupt gzip" in (results["/corrupt"].error or "")
+    assert results["/challenge"].status is FetchStatus.BLOCKED  # read through its gzip
+
+
+async def test_the_kept_copy_reads_as_the_same_posts(pool: object) -> None:
+    async with running(sim_config()) as sim, Fetcher(fast_settings(), pool=pool) as fetcher:
+        first = await fetcher.fetch(sim.feed_url("a"))
+        assert first.stored_feed is not None and len(first.stored_feed) < first.body_bytes / 2
+        assert await fetcher.stored_posts(first.stored_feed, sim.feed_url("a")) == first.posts
+        assert await fetcher.stored_posts(b"not a kept feed", sim.feed_url("a")) is None
