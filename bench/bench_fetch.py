@@ -216,7 +216,7 @@ class ParseProbe:
     time would overstate it), under SCHED_FIFO where allowed (root) so that nothing preempts it.
 
     ``interval_s`` set: every ``interval_s`` while a run goes on, two feeds parsed back to back,
-    the second one timed (its caches warm, as in a busy parser; about 2 % of a core at 1 s):
+    the second one timed (its caches warm, as in a busy parser; about 1.5 % of a core at 2 s):
     this machine's speed drifts by up to 50 % within a minute, so a parse time taken before or
     after a run can be far from the one the run met. The probe measures the parse, not the
     contention of the run (which stays the run's cost). The feeds are fetched by the probe

@@ -108,7 +108,7 @@ async def one_run(
         Quarter.of(now.date()), now, now, all_accounts=True, concurrency=concurrency
     )
     parse_before, _ = await measure_parse(base)
-    probe = ParseProbe(base, 600, first=1000, interval_s=1.0)
+    probe = ParseProbe(base, 600, first=1000, interval_s=2.0)
     await probe.start()
     sampler = MemorySampler(server.pid, others=(probe.pid,))
     sampler.start()

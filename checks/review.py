@@ -114,6 +114,8 @@ class _Index:
         return index
 
     def candidates(self, item: Item) -> list[ReviewRecord]:
+        if not self.reviews:  # an account without records: nothing to normalise and look up
+            return []
         post = item.post
         if post.url:
             found = self.by_raw_url.get(post.url)

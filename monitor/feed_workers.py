@@ -161,7 +161,8 @@ class ParsePool:
                     proc.stdin.write(_HEADER.pack(len(frame)) + frame)
                     inflight.append(job)
                 try:
-                    result = await asyncio.wait_for(self._read(proc), self.timeout_s)
+                    async with asyncio.timeout(self.timeout_s):
+                        result = await self._read(proc)
                 except (
                     TimeoutError,
                     asyncio.IncompleteReadError,
