@@ -9,9 +9,11 @@ the server's CPU in the run, the HTTP exchange, is still printed), then times ``
 fetch, parse (worker processes), check, write outcomes and ledger entries. Prints accounts/s,
 efficiency against the ideal bound max(N x latency / concurrency, N x parse time / cores),
 event-loop lag p99, peak RSS of the client with its parser processes (the server apart) and the
-CPU seconds of each part. One feed's parse time is the median CPU time of the feeds a probe
-process parses during the run (``bench_fetch.ParseProbe``: this machine's speed drifts by up to
-50 % within a minute); the figures taken before and after the run are printed beside it. Repeat
+CPU seconds of each part. One feed's parse time is the median CPU time ``parse_feed`` took in
+the run's own parser processes over all N feeds (``RunSummary.parse_cpu_ms``): this machine's
+cores drift in speed by up to 70 % within a minute, and apart from each other, so a probe
+process sampling now and then read 25 % off either way; the probe's figures before and after
+the run (``bench_fetch.measure_parse``) are printed beside it. Repeat
 with several N (``--accounts 2000,25000``) to see memory stay flat. The machine's other load is
 printed too: figures on a busy machine are pessimistic.
 """
@@ -23,7 +25,6 @@ import asyncio
 import contextlib
 import csv
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -39,7 +40,6 @@ from bench_fetch import (
     NOW,
     LagTicker,
     MemorySampler,
-    ParseProbe,
     cpu_seconds,
     machine_busy_seconds,
     measure_parse,
@@ -108,9 +108,7 @@ async def one_run(
         Quarter.of(now.date()), now, now, all_accounts=True, concurrency=concurrency
     )
     parse_before, _ = await measure_parse(base)
-    probe = ParseProbe(base, 600, first=1000, interval_s=2.0)
-    await probe.start()
-    sampler = MemorySampler(server.pid, others=(probe.pid,))
+    sampler = MemorySampler(server.pid)
     sampler.start()
     me = psutil.Process()
     main0, server0, machine0 = cpu_seconds([me]), cpu_seconds([server]), machine_busy_seconds()
@@ -130,17 +128,18 @@ async def one_run(
         seconds = time.perf_counter() - start
     sampler.stop.set()
     sampler.join()
-    during, _ = await probe.stop()
     cpu_main = cpu_seconds([me]) - main0
     cpu_workers = sum(parser_cpu.values())
     cpu_server = cpu_seconds([server]) - server0
     cpu_other = max(0.0, machine_busy_seconds() - machine0 - cpu_main - cpu_workers - cpu_server)
     await db.close()
     parse_after, _ = await measure_parse(base)
-    parse_s = statistics.median(during)
+    assert summary.parse_cpu_ms is not None
+    parse_s = summary.parse_cpu_ms / 1000
     print(
-        f"one feed's parse: {parse_s * 1000:.2f} ms during the run (median of {len(during)} "
-        f"probes, the bound's), {parse_before * 1000:.2f} ms before, {parse_after * 1000:.2f} ms after"
+        f"one feed's parse: {parse_s * 1000:.2f} ms, the median over the run's {n} feeds where "
+        f"the parser processes read them (the bound's); a probe process: "
+        f"{parse_before * 1000:.2f} ms before the run, {parse_after * 1000:.2f} ms after"
     )
     bound = max(n * latency_s / concurrency, n * parse_s / CORES)
     print(

@@ -75,6 +75,7 @@ class ParsedFeed:
     stored: bytes | None = None  # ``registry.feed_copy`` of the document, for the next 304
     body_bytes: int = 0  # decoded size
     body_fault: FetchStatus | None = None  # too_large or network: the body could not be decoded
+    parse_cpu_s: float = 0.0  # CPU time ``parse_feed`` took
 
     @property
     def ok(self) -> bool:

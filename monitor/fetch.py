@@ -157,6 +157,10 @@ class Fetcher:
             await self._pool.close()
         self._pool = None
 
+    def parse_cpu_median(self) -> float | None:
+        """Median CPU seconds of one feed's parse in this fetcher's parser processes so far."""
+        return self._pool.parse_cpu_median() if self._pool is not None else None
+
     @property
     def host_stats(self) -> dict[str, HostStats]:
         """Per host-table key (or host): attempts and outcomes so far in this run."""

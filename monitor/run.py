@@ -72,6 +72,7 @@ class RunSummary:
     incomplete_by_reason: Counter[str] = field(default_factory=Counter)
     new_entries: int = 0
     completed: bool = False
+    parse_cpu_ms: float | None = None  # median CPU time of one feed's parse in this process
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -87,6 +88,7 @@ class RunSummary:
             "incomplete_by_reason": dict(self.incomplete_by_reason),
             "new_ledger_entries": self.new_entries,
             "completed": self.completed,
+            "parse_cpu_ms_median": self.parse_cpu_ms,
         }
 
 
@@ -298,6 +300,7 @@ class _Inspector:
         self.reviewed = reviewed
         self.at = run.as_of.astimezone(SHANGHAI)
         self.done = 0
+        self.parse_cpu_s: float | None = None
 
     async def _reviews(self, pk: int) -> list[ReviewRecord]:
         if pk not in self.reviewed:
@@ -356,7 +359,10 @@ class _Inspector:
         self, todo: list[Target], settings: FetchSettings, now: datetime, progress: Progress | None
     ) -> None:
         async with Fetcher(settings) as fetcher:
-            await self.inspect_with(fetcher, todo, now, progress)
+            try:
+                await self.inspect_with(fetcher, todo, now, progress)
+            finally:
+                self.parse_cpu_s = fetcher.parse_cpu_median()
 
     async def inspect_with(
         self, fetcher: Fetcher, todo: list[Target], now: datetime, progress: Progress | None
@@ -424,6 +430,8 @@ async def run_inspection(
             structlog.contextvars.unbind_contextvars("run_id")
     if not stopped:
         inspecting.result()  # a failure inside the run is raised here, after the checkpoint
+    if inspector.parse_cpu_s is not None:
+        summary.parse_cpu_ms = round(inspector.parse_cpu_s * 1000, 2)
     return await _close(db, run, summary, request, stopped=stopped)
 
 
@@ -441,7 +449,15 @@ async def _close(
         "run.end",
         **{
             k: figures[k]
-            for k in ("run_id", "completed", "inspected", "passed", "failed", "incomplete")
+            for k in (
+                "run_id",
+                "completed",
+                "inspected",
+                "passed",
+                "failed",
+                "incomplete",
+                "parse_cpu_ms_median",
+            )
         },
     )
     return summary

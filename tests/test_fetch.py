@@ -510,3 +510,29 @@ async def test_the_kept_copy_reads_as_the_same_posts(pool: object) -> None:
         assert first.stored_feed is not None and len(first.stored_feed) < first.body_bytes / 2
         assert await fetcher.stored_posts(first.stored_feed, sim.feed_url("a")) == first.posts
         assert await fetcher.stored_posts(b"not a kept feed", sim.feed_url("a")) is None
+
+
+async def test_parse_time_is_measured_where_feeds_are_read() -> None:
+    from monitor.feed_workers import ParsePool
+
+    async with ParsePool(workers=1, timeout_s=10) as own:
+        unreadable = await own.parse(b"<html>not a feed</html>", "text/html", "u")
+        assert not unreadable.ok and own.parse_cpu_median() is None  # only feeds read count
+        feeds = [await own.parse(_feed(i), "application/rss+xml", "u") for i in range(5)]
+        median = own.parse_cpu_median()
+    assert all(feed.ok and len(feed.posts) == 20 and feed.parse_cpu_s > 0 for feed in feeds)
+    tenths = sorted(round(feed.parse_cpu_s * 10_000) for feed in feeds)
+    assert median == tenths[2] / 10_000
+
+
+async def test_fetcher_reports_its_parsers_parse_time(pool: object) -> None:
+    async with running(sim_config()) as sim, Fetcher(fast_settings()) as fetcher:
+        assert fetcher.parse_cpu_median() is None
+        await fetcher.fetch(sim.feed_url("a"))
+        median = fetcher.parse_cpu_median()
+    assert median is not None and 0 < median < 1
+
+
+def _feed(index: int) -> bytes:
+    items = "".join(f"<item><title>第{index}-{k}条</title></item>" for k in range(20))
+    return f'<rss version="2.0"><channel><title>t</title>{items}</channel></rss>'.encode()
