@@ -9,11 +9,12 @@ the server's CPU in the run, the HTTP exchange, is still printed), then times ``
 fetch, parse (worker processes), check, write outcomes and ledger entries. Prints accounts/s,
 efficiency against the ideal bound max(N x latency / concurrency, N x parse time / cores),
 event-loop lag p99, peak RSS of the client with its parser processes (the server apart) and the
-CPU seconds of each part. One feed's parse time is the median CPU time ``parse_feed`` took in
-the run's own parser processes over all N feeds (``RunSummary.parse_cpu_ms``): this machine's
-cores drift in speed by up to 70 % within a minute, and apart from each other, so a probe
-process sampling now and then read 25 % off either way; the probe's figures before and after
-the run (``bench_fetch.measure_parse``) are printed beside it. Repeat
+CPU seconds of each part. One feed's parse time is the mean CPU time ``parse_feed`` took in the
+run's own parser processes over all N feeds (``RunSummary.parse_cpu_ms``; N times it is the
+run's parse work, which two cores at best halve): this machine's cores drift in speed by up to
+70 % within a minute, and apart from each other, so a probe process sampling now and then read
+25 % off either way; the probe's figures before and after the run (``bench_fetch.measure_parse``,
+an idle machine's parse) are printed beside it. Repeat
 with several N (``--accounts 2000,25000``) to see memory stay flat. The machine's other load is
 printed too: figures on a busy machine are pessimistic.
 """
@@ -135,10 +136,11 @@ async def one_run(
     await db.close()
     parse_after, _ = await measure_parse(base)
     assert summary.parse_cpu_ms is not None
-    parse_s = summary.parse_cpu_ms / 1000
+    median_ms, mean_ms = summary.parse_cpu_ms
+    parse_s = mean_ms / 1000
     print(
-        f"one feed's parse: {parse_s * 1000:.2f} ms, the median over the run's {n} feeds where "
-        f"the parser processes read them (the bound's); a probe process: "
+        f"one feed's parse: {mean_ms:.2f} ms, the mean over the run's {n} feeds where the parser "
+        f"processes read them (the bound's; median {median_ms:.2f} ms); a probe process: "
         f"{parse_before * 1000:.2f} ms before the run, {parse_after * 1000:.2f} ms after"
     )
     bound = max(n * latency_s / concurrency, n * parse_s / CORES)

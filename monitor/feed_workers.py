@@ -73,16 +73,20 @@ class ParsePool:
         self.restarts = 0
         self._parse_cpu: Counter[int] = Counter()  # feeds read, by parse CPU time in 0.1 ms
 
-    def parse_cpu_median(self) -> float | None:
-        """The median CPU seconds one feed's parse (``parse_feed``) has taken in the workers,
-        over the feeds read so far: how heavy a run's feeds are, measured where they are read."""
+    def parse_cpu(self) -> tuple[float, float] | None:
+        """(median, mean) CPU seconds one feed's parse (``parse_feed``) has taken in the
+        workers over the feeds read so far: how heavy a run's feeds are, measured where they
+        are read. ``None`` before the first feed."""
         total = self._parse_cpu.total()
+        if not total:
+            return None
+        mean = sum(tenths * count for tenths, count in self._parse_cpu.items()) / total
         seen = 0
         for tenths in sorted(self._parse_cpu):
             seen += self._parse_cpu[tenths]
             if 2 * seen >= total:
-                return tenths / 10_000
-        return None
+                return tenths / 10_000, mean / 10_000
+        raise AssertionError("unreachable")
 
     async def __aenter__(self) -> ParsePool:
         await self.start()

@@ -157,9 +157,9 @@ class Fetcher:
             await self._pool.close()
         self._pool = None
 
-    def parse_cpu_median(self) -> float | None:
-        """Median CPU seconds of one feed's parse in this fetcher's parser processes so far."""
-        return self._pool.parse_cpu_median() if self._pool is not None else None
+    def parse_cpu(self) -> tuple[float, float] | None:
+        """(median, mean) CPU seconds of one feed's parse in the parser processes so far."""
+        return self._pool.parse_cpu() if self._pool is not None else None
 
     @property
     def host_stats(self) -> dict[str, HostStats]:
