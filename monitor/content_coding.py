@@ -35,7 +35,7 @@ def decode(body: bytes, coding: str | None, cap: int | None = None, partial: boo
     corrupt data; ``partial``: ``body`` may be cut short (an error page read only in part).
     """
     coding = normalise(coding)
-    if coding == IDENTITY:
+    if coding == IDENTITY or not body:  # an empty body says nothing about its coding
         decoded = body
     else:
         if coding in ("gzip", "x-gzip"):

@@ -45,6 +45,10 @@ def test_decodes_the_codings_it_asks_for(coding: str | None, body: bytes) -> Non
     assert decode(body, coding, cap=len(FEED)) == FEED
 
 
+def test_an_empty_body_is_empty_whatever_its_coding() -> None:
+    assert decode(b"", "gzip", cap=10) == decode(b"", "br") == b""
+
+
 def test_a_zip_bomb_stops_at_the_cap() -> None:
     bomb = gzip.compress(b"\0" * (64 << 20))  # 64 MiB of zeros in about 64 KB
     with pytest.raises(TooLarge, match="1048576"):
