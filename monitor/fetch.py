@@ -352,7 +352,7 @@ class Fetcher:
             raise RuntimeError("use Fetcher as 'async with Fetcher(...) as fetcher'")
         try:
             kept = feed_copy.unpack(blob)
-        except (ValueError, zlib.error) as exc:
+        except (TypeError, ValueError, zlib.error) as exc:  # not a copy this code kept
             log.warning("fetch.stored_copy_unreadable", url=url, error=repr(exc))
             return None
         if isinstance(kept, list):
