@@ -58,18 +58,18 @@ class MemorySampler(threading.Thread):
     in /proc, and that CPU would be counted as the run's.
     """
 
-    def __init__(self, server_pid: int, others: tuple[int, ...] = ()) -> None:
+    def __init__(self, server_pid: int) -> None:
         super().__init__(daemon=True)
         self.me = psutil.Process()
         self.server = psutil.Process(server_pid)
-        self.apart = {server_pid, *others}  # not the client's: the server, a probe
+        self.server_pid = server_pid
         self.children: list[psutil.Process] = self._list_children()
         self.peak_client = 0
         self.peak_server = 0
         self.stop = threading.Event()
 
     def _list_children(self) -> list[psutil.Process]:
-        return [c for c in self.me.children(recursive=True) if c.pid not in self.apart]
+        return [c for c in self.me.children(recursive=True) if c.pid != self.server_pid]
 
     def client_rss(self) -> int:
         total = self.me.memory_info().rss
@@ -175,8 +175,8 @@ def _parse_time(body: bytes, content_type: str | None, base: str) -> float:
     return seconds
 
 
-async def probe_bodies(base: str, count: int, first: int = 0) -> list[tuple[bytes, str | None]]:
-    """``count`` distinct feeds (``/feed/probe{first}`` on) with their content types."""
+async def probe_bodies(base: str, count: int) -> list[tuple[bytes, str | None]]:
+    """``count`` distinct feeds (``/feed/probe0`` on) with their content types."""
     limit = asyncio.Semaphore(20)
     async with aiohttp.ClientSession() as session:
 
@@ -184,82 +184,35 @@ async def probe_bodies(base: str, count: int, first: int = 0) -> list[tuple[byte
             async with limit, session.get(f"{base}/feed/probe{index}") as resp:
                 return await resp.read(), resp.headers.get("Content-Type")
 
-        return await asyncio.gather(*(get(first + i) for i in range(count)))
+        return await asyncio.gather(*(get(i) for i in range(count)))
 
 
-def _probe(base: str, first: int, count: int, interval_s: float | None, line: Connection) -> None:
-    """Child side of ``ParseProbe``: fetch, warm up, say ready, then time parses: all of them
-    at once (``interval_s`` None) or one every ``interval_s`` until told to stop."""
+def _probe(base: str, count: int, line: Connection) -> None:
+    """Child side of ``measure_parse``: fetch ``count`` feeds, warm up, time each parse."""
     with contextlib.suppress(AttributeError, OSError):  # not Linux, or not allowed
         os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
     warm_up = 5
-    bodies = asyncio.run(probe_bodies(base, warm_up + count, first))
+    bodies = asyncio.run(probe_bodies(base, warm_up + count))
     for body, content_type in bodies[:warm_up]:
         parse_feed(body, content_type, base)
     feeds = bodies[warm_up:]
-    size = sum(len(body) for body, _ in feeds) // len(feeds)
-    line.send("ready")
-    if interval_s is None:
-        times = [_parse_time(body, content_type, base) for body, content_type in feeds]
-    else:  # each timed parse right after another one, as in a busy parser (warm caches)
-        times = []
-        while not line.poll(interval_s):
-            for index in (2 * len(times), 2 * len(times) + 1):
-                body, content_type = feeds[index % len(feeds)]
-                seconds = _parse_time(body, content_type, base)
-            times.append(seconds)
-    line.send((times, size))
-
-
-class ParseProbe:
-    """One feed's parse time, measured in a fresh process (like a parser worker's) on distinct
-    feeds (parsing the same feed again is faster: caches), in CPU time (on a busy machine wall
-    time would overstate it), under SCHED_FIFO where allowed (root) so that nothing preempts it.
-
-    ``interval_s`` set: every ``interval_s`` while a run goes on, two feeds parsed back to back,
-    the second one timed (its caches warm, as in a busy parser; about 1.5 % of a core at 2 s):
-    this machine's speed drifts by up to 50 % within a minute, so a parse time taken before or
-    after a run can be far from the one the run met. The probe measures the parse, not the
-    contention of the run (which stays the run's cost). The feeds are fetched by the probe
-    itself: nothing of it weighs on this process's memory.
-    """
-
-    def __init__(
-        self, base: str, count: int, *, first: int = 0, interval_s: float | None = None
-    ) -> None:
-        spawn = multiprocessing.get_context("spawn")
-        self._line, child_line = spawn.Pipe()
-        self._process = spawn.Process(
-            target=_probe, args=(base, first, count, interval_s, child_line), daemon=True
-        )
-
-    async def start(self) -> None:
-        self._process.start()
-        loop = asyncio.get_running_loop()
-        ready = await loop.run_in_executor(None, self._line.recv)
-        assert ready == "ready", ready
-
-    @property
-    def pid(self) -> int:
-        assert self._process.pid is not None
-        return self._process.pid
-
-    async def stop(self) -> tuple[list[float], int]:
-        """The CPU time of each parse, and the mean feed size."""
-        self._line.send("stop")
-        answer: tuple[list[float], int] = await asyncio.get_running_loop().run_in_executor(
-            None, self._line.recv
-        )
-        self._process.join()
-        return answer
+    times = [_parse_time(body, content_type, base) for body, content_type in feeds]
+    line.send((times, sum(len(body) for body, _ in feeds) // len(feeds)))
 
 
 async def measure_parse(base: str, samples: int = 100) -> tuple[float, int]:
-    """One feed's parse time (the median over ``samples`` distinct feeds, see ``ParseProbe``)
-    and the mean feed size."""
-    probe = ParseProbe(base, samples)
-    await probe.start()
-    times, size = await probe.stop()
+    """One feed's parse time on a machine otherwise idle, and the mean feed size: the median
+    CPU time over ``samples`` distinct feeds (parsing the same feed again is faster: caches),
+    in a fresh process (like a parser worker), under SCHED_FIFO where allowed (root) so that
+    nothing preempts it. Figures taken during a run come from the run's own parser processes
+    (``Fetcher.parse_cpu``): this machine's cores drift in speed by up to 70 % within a minute,
+    and apart from each other, so a probe beside a run reads the run's parse poorly."""
+    spawn = multiprocessing.get_context("spawn")
+    line, child_line = spawn.Pipe()
+    process = spawn.Process(target=_probe, args=(base, samples, child_line), daemon=True)
+    process.start()
+    times, size = await asyncio.get_running_loop().run_in_executor(None, line.recv)
+    process.join()
     return statistics.median(times), size
 
 

@@ -74,7 +74,7 @@ def facts_of(row: Any) -> AccountFacts:
     )
 
 
-# --- posts kept for conditional GET -------------------------------------------------------
+# --- the feed kept for conditional GET ------------------------------------------------------
 
 
 async def stored_feed(conn: AsyncConnection, pk: int) -> bytes | None:

@@ -217,7 +217,7 @@ feed_states = Table(
     Column("last_error", Text, nullable=True),
     Column("last_fetched_at", UTCDateTime, nullable=False),
     Column("consecutive_failures", Integer, nullable=False, default=0),
-    Column("posts", LargeBinary, nullable=True),  # zlib JSON of the last posts, reused on 304
+    Column("posts", LargeBinary, nullable=True),  # registry.feed_copy of the last feed, for a 304
 )
 
 # --- Rectification ledger: entries and their status changes, one hash chain over both --------

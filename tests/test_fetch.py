@@ -525,7 +525,7 @@ async def test_parse_time_is_measured_where_feeds_are_read() -> None:
     assert measured == (tenths[2] / 10_000, sum(tenths) / 5 / 10_000)
 
 
-async def test_fetcher_reports_its_parsers_parse_time(pool: object) -> None:
+async def test_fetcher_reports_its_parsers_parse_time() -> None:
     async with running(sim_config()) as sim, Fetcher(fast_settings()) as fetcher:
         assert fetcher.parse_cpu() is None
         await fetcher.fetch(sim.feed_url("a"))
