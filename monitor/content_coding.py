@@ -41,7 +41,7 @@ def decode(body: bytes, coding: str | None, cap: int | None = None, partial: boo
         if coding in ("gzip", "x-gzip"):
             wbits = 16 + zlib.MAX_WBITS
         elif coding == "deflate":  # zlib-wrapped as the standard says, or raw as some servers do
-            wbits = zlib.MAX_WBITS if body[:1] == b"\x78" else -zlib.MAX_WBITS
+            wbits = zlib.MAX_WBITS if _zlib_header(body) else -zlib.MAX_WBITS
         else:
             raise BadCoding(f"unsupported Content-Encoding: {coding}")
         inflater = zlib.decompressobj(wbits)
@@ -54,3 +54,8 @@ def decode(body: bytes, coding: str | None, cap: int | None = None, partial: boo
     if cap is not None and len(decoded) > cap:
         raise TooLarge(f"body larger than {cap} bytes")
     return decoded
+
+
+def _zlib_header(body: bytes) -> bool:
+    """Whether ``body`` opens with a zlib header (RFC 1950: deflate, header checksum)."""
+    return len(body) >= 2 and body[0] & 0x0F == 8 and (body[0] << 8 | body[1]) % 31 == 0

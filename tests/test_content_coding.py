@@ -24,8 +24,8 @@ FEED = (
 ).encode()
 
 
-def raw_deflate(data: bytes) -> bytes:
-    packer = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+def deflate(data: bytes, wbits: int) -> bytes:
+    packer = zlib.compressobj(wbits=wbits)
     return packer.compress(data) + packer.flush()
 
 
@@ -35,7 +35,8 @@ def raw_deflate(data: bytes) -> bytes:
         ("gzip", gzip.compress(FEED)),
         ("x-gzip", gzip.compress(FEED)),
         ("deflate", zlib.compress(FEED)),  # zlib-wrapped, as the standard says
-        ("deflate", raw_deflate(FEED)),  # raw, as some servers send it
+        ("deflate", deflate(FEED, 9)),  # zlib-wrapped with a small window
+        ("deflate", deflate(FEED, -zlib.MAX_WBITS)),  # raw, as some servers send it
         (" GZIP ", gzip.compress(FEED)),
         ("identity", FEED),
         (None, FEED),
