@@ -32,7 +32,8 @@ def decode(body: bytes, coding: str | None, cap: int | None = None, partial: boo
     """``body`` decoded from ``coding`` (gzip, deflate or identity).
 
     Raises ``TooLarge`` past ``cap`` decoded bytes and ``BadCoding`` for an unknown coding or
-    corrupt data; ``partial``: ``body`` may be cut short (an error page read only in part).
+    corrupt data. ``partial``: only the opening of a body is wanted (an error page read in
+    part): ``body`` may be cut short, and the result is cut at ``cap`` instead of refused.
     """
     coding = normalise(coding)
     if coding == IDENTITY or not body:  # an empty body says nothing about its coding
@@ -52,6 +53,8 @@ def decode(body: bytes, coding: str | None, cap: int | None = None, partial: boo
         if not inflater.eof and not partial and (cap is None or len(decoded) <= cap):
             raise BadCoding(f"truncated {coding} body")
     if cap is not None and len(decoded) > cap:
+        if partial:
+            return decoded[:cap]
         raise TooLarge(f"body larger than {cap} bytes")
     return decoded
 

@@ -429,7 +429,7 @@ class Fetcher:
             head = content_coding.decode(
                 head, resp.headers.get("Content-Encoding"), _ERROR_BODY_LIMIT, partial=True
             )
-        except (content_coding.TooLarge, content_coding.BadCoding):
+        except content_coding.BadCoding:
             head = b""
         if status == 304:
             result = FetchResult(

@@ -77,6 +77,8 @@ def test_a_partial_body_gives_what_it_holds() -> None:
     cut = gzip.compress(FEED * 20)[:200]
     head = decode(cut, "gzip", cap=1 << 20, partial=True)
     assert len(head) > 100 and (FEED * 20).startswith(head)
+    opening = decode(gzip.compress(FEED * 20), "gzip", cap=100, partial=True)
+    assert opening == FEED[:100]  # cut at the cap, not refused
 
 
 def test_read_body_decodes_parses_and_keeps_the_document() -> None:

@@ -485,6 +485,7 @@ async def test_bodies_are_decoded_off_the_loop_within_the_cap(pool: object) -> N
         "/corrupt": answer(b"not gzip at all", "gzip"),
         "/brotli": answer(b"\x1b\x00", "br"),
         "/challenge": answer(gzip.compress(page), "gzip", status=403),
+        "/long-challenge": answer(gzip.compress(page + b" " * 200_000), "gzip", status=403),
     }
     async with (
         serve(routes) as base,
@@ -500,6 +501,7 @@ async def test_bodies_are_decoded_off_the_loop_within_the_cap(pool: object) -> N
         assert results[path].status is FetchStatus.NETWORK and results[path].outside_account
     assert "corrupt gzip" in (results["/corrupt"].error or "")
     assert results["/challenge"].status is FetchStatus.BLOCKED  # read through its gzip
+    assert results["/long-challenge"].status is FetchStatus.BLOCKED  # its opening is enough
 
 
 async def test_the_kept_copy_reads_as_the_same_posts(pool: object) -> None:
