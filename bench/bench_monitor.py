@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import contextlib
 import csv
+import multiprocessing
 import os
 import sys
 import tempfile
@@ -64,16 +65,33 @@ CORES = os.cpu_count() or 1
 async def warm_server(urls: list[str], concurrency: int = 100) -> None:
     """Have the server render and compress every feed once (it keeps them): a real platform's
     CPU is not spent on this machine, so the timed run should not pay for the simulated one's.
+    ``concurrency`` workers take the URLs in turn (no task per URL: this process's memory is
+    measured afterwards).
     """
-    limit = asyncio.Semaphore(concurrency)
+    pending = iter(urls)
     async with aiohttp.ClientSession() as session:
 
-        async def get(url: str) -> None:
-            async with limit, session.get(url) as resp:
-                assert resp.status == 200, (url, resp.status)
-                await resp.read()
+        async def worker() -> None:
+            for url in pending:
+                async with session.get(url) as resp:
+                    assert resp.status == 200, (url, resp.status)
+                    await resp.read()
 
-        await asyncio.gather(*(get(url) for url in urls))
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+
+def prepare_database(url: str, source: Path) -> None:
+    """Create the schema and import the inventory (run in a child process: the run's memory
+    is measured in this one, and an import's leftovers in the allocator are not the run's)."""
+
+    async def prepare() -> None:
+        db = Database(url)
+        await migrate.upgrade(db)
+        now = datetime.fromisoformat(NOW).astimezone(SHANGHAI)
+        await import_inventory(db, source, FilingMeta("bench", now), now.date())
+        await db.close()
+
+    asyncio.run(prepare())
 
 
 async def one_run(
@@ -99,10 +117,15 @@ async def one_run(
         f"N={n}: server's bodies rendered and compressed in {time.perf_counter() - started:.0f} s"
     )
     del urls
-    db = Database(f"sqlite+aiosqlite:///{folder / f'bench-{n}.db'}")
-    await migrate.upgrade(db)
+    url = f"sqlite+aiosqlite:///{folder / f'bench-{n}.db'}"
+    preparing = multiprocessing.get_context("spawn").Process(
+        target=prepare_database, args=(url, source)
+    )
+    preparing.start()
+    await asyncio.to_thread(preparing.join)
+    assert preparing.exitcode == 0, "the inventory import failed"
+    db = Database(url)
     now = datetime.fromisoformat(NOW).astimezone(SHANGHAI)
-    await import_inventory(db, source, FilingMeta("bench", now), now.date())
     settings = config.load_defaults()
     context = Context.from_settings(settings)
     request = RunRequest(

@@ -1,8 +1,10 @@
-"""Gathering queued items into batches, so that a commit's fixed cost is shared."""
+"""Batches and streams of work items: queued items gathered so that a commit's fixed cost is
+shared, and a collection handed to a consumer that reads a stream."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Iterable
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -28,3 +30,9 @@ async def gather_batch(
         except TimeoutError:
             break
     return batch
+
+
+async def stream(items: Iterable[T]) -> AsyncIterator[T]:
+    """``items`` as an async iterable."""
+    for item in items:
+        yield item

@@ -23,18 +23,26 @@ import random
 import time
 import zlib
 from collections import defaultdict, deque
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    Awaitable,
+    Callable,
+    Iterable,
+    Sequence,
+)
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from operator import attrgetter
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
 import structlog
 
 from checks.model import FetchStatus, Post
-from monitor import content_coding
+from monitor import batching, content_coding
 from monitor.feed_workers import ParsePool
 from monitor.feeds import looks_like_challenge
 from monitor.fetch_settings import DEFAULT_CONCURRENCY, FetchSettings, HostLimits
@@ -51,9 +59,11 @@ __all__ = [
     "HostLimits",
     "HostStats",
     "ParsePool",
+    "interleave_by_host",
 ]
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 #: (host key, minimum interval) -> seconds to wait before sending: the host's next send time,
 #: reserved with the other processes that pace the same host
@@ -472,22 +482,34 @@ class Fetcher:
         return _Outcome(FetchStatus.HTTP_ERROR, status, f"HTTP {status}"), None
 
     async def fetch_many(
-        self, requests: Iterable[FetchRequest], *, window: int | None = None
+        self,
+        requests: Iterable[FetchRequest] | AsyncIterable[FetchRequest],
+        *,
+        window: int | None = None,
     ) -> AsyncGenerator[tuple[FetchRequest, FetchResult], None]:
         """Fetch every request, yielding ``(request, result)`` as each completes.
 
-        Requests are interleaved by host so that a throttled host does not hold up the others,
-        and at most ``window`` (default 2 x concurrency) fetches exist at a time: memory stays
-        flat however many accounts a run holds.
+        At most ``window`` (default 2 x concurrency) fetches exist at a time, and a stream of
+        requests (an async iterable) is read only as they start: memory stays flat however
+        many accounts a run holds. A collection is first interleaved by host
+        (``interleave_by_host``), so that a throttled host does not hold up the others; a
+        stream is taken in its own order, which its producer chooses.
         """
         window = window or 2 * self.settings.concurrency
-        queue = _interleave_by_host(requests)
+        if isinstance(requests, AsyncIterable):
+            stream = aiter(requests)
+        else:
+            stream = batching.stream(interleave_by_host(requests, attrgetter("url")))
         done: asyncio.Queue[asyncio.Task[FetchResult]] = asyncio.Queue()
         pending: dict[asyncio.Task[FetchResult], FetchRequest] = {}
+        more = True
         try:
-            while queue or pending:
-                while queue and len(pending) < window:
-                    request = queue.popleft()
+            while True:
+                while more and len(pending) < window:
+                    request = await anext(stream, None)
+                    if request is None:
+                        more = False
+                        break
                     task = asyncio.create_task(
                         self.fetch(
                             request.url, request.etag, request.last_modified, request.previous_posts
@@ -495,6 +517,8 @@ class Fetcher:
                     )
                     task.add_done_callback(done.put_nowait)
                     pending[task] = request
+                if not pending:
+                    return
                 finished = await done.get()
                 yield pending.pop(finished), finished.result()
         finally:
@@ -531,16 +555,17 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, moment.timestamp() - time.time())
 
 
-def _interleave_by_host(requests: Iterable[FetchRequest]) -> deque[FetchRequest]:
-    by_host: dict[str, deque[FetchRequest]] = defaultdict(deque)
-    for request in requests:
+def interleave_by_host(items: Iterable[T], url: Callable[[T], str]) -> list[T]:
+    """``items`` taken one host at a time in turn (host of ``url(item)``), each host's in order."""
+    by_host: dict[str, deque[T]] = defaultdict(deque)
+    for item in items:
         try:
-            hostname = (urlsplit(request.url).hostname or "").lower()
+            hostname = (urlsplit(url(item)).hostname or "").lower()
         except ValueError:
             hostname = ""
-        by_host[hostname].append(request)
+        by_host[hostname].append(item)
     queues = list(by_host.values())
-    order: deque[FetchRequest] = deque()
+    order: list[T] = []
     while queues:
         for q in queues:
             order.append(q.popleft())

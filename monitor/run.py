@@ -17,9 +17,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 import structlog
@@ -29,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 import checks
 from checks.model import AccountFacts, FetchStatus, ReviewRecord
 from monitor.batching import gather_batch
-from monitor.fetch import Fetcher, FetchRequest, FetchResult
+from monitor.fetch import Fetcher, FetchRequest, FetchResult, interleave_by_host
 from monitor.fetch_settings import FetchSettings
 from monitor.inspect_account import judge, outcome_of
 from monitor.quarter import Quarter
@@ -139,6 +140,7 @@ class Context:
 
 
 Progress = Callable[[int, int], None]  # (done, total)
+TARGET_PAGE = 500  # accounts whose facts a run loads at a time
 
 
 async def open_run(db: Database, context: Context, request: RunRequest) -> tuple[RunRow, bool]:
@@ -358,19 +360,31 @@ class _Inspector:
         )
 
     async def inspect(
-        self, todo: list[Target], settings: FetchSettings, now: datetime, progress: Progress | None
+        self,
+        todo: AsyncIterable[Target],
+        total: int,
+        settings: FetchSettings,
+        now: datetime,
+        progress: Progress | None,
     ) -> None:
         async with Fetcher(settings) as fetcher:
             try:
-                await self.inspect_with(fetcher, todo, now, progress)
+                await self.inspect_with(fetcher, todo, total, now, progress)
             finally:
                 self.parse_cpu_s = fetcher.parse_cpu()
 
     async def inspect_with(
-        self, fetcher: Fetcher, todo: list[Target], now: datetime, progress: Progress | None
+        self,
+        fetcher: Fetcher,
+        todo: AsyncIterable[Target],
+        total: int,
+        now: datetime,
+        progress: Progress | None,
     ) -> None:
-        """Inspect ``todo`` through an open fetcher (a worker keeps one for a whole run)."""
-        total = self.done + len(todo)
+        """Inspect ``todo`` (``total`` accounts, fetched in the order given) through an open
+        fetcher (a worker keeps one for a whole run)."""
+        total += self.done
+        fetching: dict[int, Target] = {}
 
         async def hand_over(target: Target, outcome: Outcome) -> None:
             await self.writer.queue.put((outcome, target.facts))
@@ -378,17 +392,33 @@ class _Inspector:
             if progress:
                 progress(self.done, total)
 
-        for target in todo:
-            if not target.feed_url:
-                await hand_over(target, await self.without_feed(target, now))
-        by_pk = {t.pk: t for t in todo if t.feed_url}
-        requests = [
-            FetchRequest(t.feed_url, t.etag, t.last_modified, key=t.pk) for t in by_pk.values()
-        ]
-        async with contextlib.aclosing(fetcher.fetch_many(requests)) as results:
+        async def requests() -> AsyncIterator[FetchRequest]:
+            async for target in todo:
+                if not target.feed_url:
+                    await hand_over(target, await self.without_feed(target, now))
+                    continue
+                fetching[target.pk] = target
+                yield FetchRequest(
+                    target.feed_url, target.etag, target.last_modified, key=target.pk
+                )
+
+        async with contextlib.aclosing(fetcher.fetch_many(requests())) as results:
             async for fetch_request, result in results:
-                target = by_pk[int(fetch_request.key)]  # type: ignore[call-overload]
+                target = fetching.pop(int(fetch_request.key))  # type: ignore[call-overload]
                 await hand_over(target, await self.fetched(fetcher, target, result))
+
+
+async def _in_pages(db: Database, run: RunRow, order: list[int]) -> AsyncIterator[Target]:
+    """The targets of the accounts ``order`` lists, in that order, loaded a page at a time."""
+    for start in range(0, len(order), TARGET_PAGE):
+        page = order[start : start + TARGET_PAGE]
+        async with db.read() as conn:
+            loaded = {
+                t.pk: t for t in await monitoring.targets(conn, run, page, pending_only=False)
+            }
+        for pk in page:
+            if pk in loaded:  # else it left the run's scope since it was listed
+                yield loaded[pk]
 
 
 async def run_inspection(
@@ -408,15 +438,22 @@ async def run_inspection(
     if resumed and run.as_of != request.as_of:
         log.info("run.resumed", run_id=run.id, as_of=run.as_of.isoformat())
     async with db.read() as conn:
-        todo = await monitoring.targets(conn, run, request.only)
-    summary = RunSummary(run.id, run.quarter, run.scope, resumed, len(todo))
+        listed = await monitoring.pending(conn, run, request.only)
+    order = [pk for pk, _ in interleave_by_host(listed, itemgetter(1))]
+    del listed
+    summary = RunSummary(run.id, run.quarter, run.scope, resumed, len(order))
     structlog.contextvars.bind_contextvars(run_id=run.id)
-    log.info("run.start", quarter=run.quarter, scope=run.scope, accounts=len(todo), resumed=resumed)
+    log.info(
+        "run.start", quarter=run.quarter, scope=run.scope, accounts=len(order), resumed=resumed
+    )
     writer = _Writer(db, run, context, summary)
     writer.start()
     inspector = _Inspector(db, context, run, writer, await _accounts_with_reviews(db))
     settings = context.fetch.with_concurrency(request.concurrency)
-    inspecting = asyncio.create_task(inspector.inspect(todo, settings, request.now, progress))
+    todo = _in_pages(db, run, order)
+    inspecting = asyncio.create_task(
+        inspector.inspect(todo, len(order), settings, request.now, progress)
+    )
     stopping = asyncio.create_task((stop or asyncio.Event()).wait())
     failing = asyncio.create_task(writer.failed.wait())
     try:

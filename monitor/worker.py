@@ -28,6 +28,7 @@ from typing import Any
 
 import structlog
 
+from monitor import batching
 from monitor.feed_workers import ParsePool
 from monitor.fetch import Fetcher
 from monitor.run import (
@@ -233,7 +234,9 @@ class Worker:
                 async with self.db.write() as conn:
                     await run_items.mark_done(conn, run.id, gone, self.name)
                     await complete_if_finished(conn, run)
-            await inspector.inspect_with(fetcher, todo, datetime.now(SHANGHAI), None)
+            await inspector.inspect_with(
+                fetcher, batching.stream(todo), len(todo), datetime.now(SHANGHAI), None
+            )
 
     async def _heartbeat(self, run_id: int) -> None:
         while True:

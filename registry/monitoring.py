@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, insert, select, update
+from sqlalchemy import ColumnElement, Select, and_, case, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -240,6 +240,16 @@ async def completed_run_exists(conn: AsyncConnection, quarter: str) -> bool:
     return (await conn.execute(query)).first() is not None
 
 
+async def pending(
+    conn: AsyncConnection, run: RunRow, only: Iterable[int] | None = None
+) -> list[tuple[int, str]]:
+    """(account id, feed address) of the run's accounts that still need an inspection in its
+    quarter and scope, by id: what ``targets`` would load, without the account facts (a run of
+    many accounts loads those page by page)."""
+    query = _in_run(select(accounts.c.id, accounts.c.feed_url), run, only, pending_only=True)
+    return [(pk, url) for pk, url in await conn.execute(query.order_by(accounts.c.id))]
+
+
 async def targets(
     conn: AsyncConnection,
     run: RunRow,
@@ -254,19 +264,31 @@ async def targets(
     that test (a worker loading the accounts it claimed: its work items already say what is
     left, and the test costs a scan of the quarter's inspections).
     """
-    done = (
-        select(inspections.c.account_pk)
-        .join(runs, inspections.c.run_id == runs.c.id)
-        .where(
-            runs.c.quarter == run.quarter,
-            runs.c.scope == run.scope,
-            inspections.c.outcome != "incomplete",
-        )
-    )
     query = account_select().add_columns(
         feed_states.c.etag, feed_states.c.last_modified, feed_states.c.url.label("state_url")
     )
     query = query.outerjoin(feed_states, feed_states.c.account_pk == accounts.c.id)
+    query = _in_run(query, run, only, pending_only=pending_only)
+    result = []
+    for row in (await conn.execute(query.order_by(accounts.c.id))).mappings():
+        same_url = row["state_url"] == row["feed_url"]
+        result.append(
+            Target(
+                pk=row["id"],
+                facts=facts_of(row),
+                feed_url=row["feed_url"],
+                etag=row["etag"] if same_url else None,
+                last_modified=row["last_modified"] if same_url else None,
+            )
+        )
+    return result
+
+
+def _in_run(
+    query: Select[Any], run: RunRow, only: Iterable[int] | None, *, pending_only: bool
+) -> Select[Any]:
+    """``query`` (over ``accounts``) kept to the run's scope, ``only`` and, if asked, to the
+    accounts without a complete inspection in the run's quarter and scope."""
     if run.scope == "sample":
         query = query.join(
             sample_members,
@@ -282,20 +304,17 @@ async def targets(
     if only is not None:
         query = query.where(accounts.c.id.in_(list(only)))
     if run.scope != "recheck" and pending_only:
-        query = query.where(accounts.c.id.not_in(done))
-    result = []
-    for row in (await conn.execute(query.order_by(accounts.c.id))).mappings():
-        same_url = row["state_url"] == row["feed_url"]
-        result.append(
-            Target(
-                pk=row["id"],
-                facts=facts_of(row),
-                feed_url=row["feed_url"],
-                etag=row["etag"] if same_url else None,
-                last_modified=row["last_modified"] if same_url else None,
+        done = (
+            select(inspections.c.account_pk)
+            .join(runs, inspections.c.run_id == runs.c.id)
+            .where(
+                runs.c.quarter == run.quarter,
+                runs.c.scope == run.scope,
+                inspections.c.outcome != "incomplete",
             )
         )
-    return result
+        query = query.where(accounts.c.id.not_in(done))
+    return query
 
 
 _INSPECTION_FIELDS = (

@@ -20,7 +20,14 @@ from simfixtures import fast_settings, serve
 
 from checks.model import FetchStatus
 from monitor.feeds import SHANGHAI
-from monitor.fetch import OUTSIDE_ACCOUNT, Fetcher, FetchRequest, FetchResult, FetchSettings
+from monitor.fetch import (
+    OUTSIDE_ACCOUNT,
+    Fetcher,
+    FetchRequest,
+    FetchResult,
+    FetchSettings,
+    interleave_by_host,
+)
 from monitor.fetch_settings import HostLimits
 from monitor.simserver import AccountBehaviour, Fault, SimConfig, running
 
@@ -328,6 +335,38 @@ async def test_fetch_many_yields_every_request_once(pool: object) -> None:
     assert set(seen) == {"g", *map(str, range(12))}
     assert seen["g"].status is FetchStatus.GONE
     assert all(seen[str(i)].status is FetchStatus.OK for i in range(12))
+
+
+async def test_fetch_many_reads_a_stream_only_as_fetches_start(pool: object) -> None:
+    pulled = 0
+    ahead: list[int] = []  # requests taken from the stream and not yet answered, at each answer
+
+    async def requests() -> AsyncIterator[FetchRequest]:
+        nonlocal pulled
+        for i in range(30):
+            pulled += 1
+            yield FetchRequest(sim.feed_url(str(i)), key=i)
+
+    async with running(sim_config()) as sim, Fetcher(fast_settings(concurrency=4), pool=pool) as f:
+        keys = []
+        async for request, result in f.fetch_many(requests(), window=5):
+            ahead.append(pulled - len(keys))
+            keys.append(request.key)
+            assert result.status is FetchStatus.OK
+    assert sorted(keys) == list(range(30))
+    assert max(ahead) <= 5  # the window, never the whole stream
+
+
+async def test_interleave_by_host_takes_hosts_in_turn() -> None:
+    urls = ["http://a/1", "http://a/2", "http://a/3", "http://B/1", "bad", "http://b/2"]
+    assert interleave_by_host(urls, str) == [
+        "http://a/1",
+        "http://B/1",
+        "bad",
+        "http://a/2",
+        "http://b/2",
+        "http://a/3",
+    ]
 
 
 async def test_result_pickles(pool: object) -> None:

@@ -5,15 +5,19 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import pytest
 from conftest import META, TODAY
 from monitorfixtures import monitor_settings, seed_inventory
 from sqlalchemy import func, select
 
+from monitor import run as run_module
 from monitor import simserver
 from monitor.quarter import Quarter
 from monitor.run import Context, RunRequest, run_inspection
 from monitor.simserver import AccountBehaviour, Fault, SimConfig
+from registry import monitoring
 from registry.db import Database
 from registry.filing import file_on_account
 from registry.lifecycle import Kind
@@ -97,6 +101,31 @@ async def test_closed_account_still_publishing_is_a_filing_mismatch(
         await file_on_account(db, "2", Kind.CLOSE, META, TODAY - timedelta(days=30))
         await run_inspection(db, Context.from_settings(monitor_settings()), request())
     assert (await problems(db)).get(2) == {"filing_mismatch"}
+
+
+async def test_accounts_are_loaded_page_by_page(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(run_module, "TARGET_PAGE", 3)
+    listed = monitoring.pending
+
+    async def pending_and_a_vanished_account(*args: Any) -> list[tuple[int, str]]:
+        return [*await listed(*args), (999, "http://127.0.0.1:1/feed/gone")]
+
+    monkeypatch.setattr(monitoring, "pending", pending_and_a_vanished_account)
+    seen: list[tuple[int, int]] = []
+    async with simserver.running(SimConfig(now=NOW)) as sim:
+        await seed_inventory(db, tmp_path, sim.url, 8)
+        summary = await run_inspection(
+            db,
+            Context.from_settings(monitor_settings()),
+            request(),
+            progress=lambda done, total: seen.append((done, total)),
+        )
+    assert summary.completed and summary.inspected == 8
+    assert sorted(await outcomes(db)) == list(range(1, 9))  # each account once, 999 skipped
+    assert [done for done, _ in seen] == list(range(1, 9))
+    assert {total for _, total in seen} == {9}  # as listed at the start
 
 
 async def test_stopped_run_resumes_without_doubling(db: Database, tmp_path: Path) -> None:
