@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
-from collections.abc import AsyncIterable, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import itemgetter
@@ -392,7 +392,7 @@ class _Inspector:
             if progress:
                 progress(self.done, total)
 
-        async def requests() -> AsyncIterator[FetchRequest]:
+        async def requests() -> AsyncGenerator[FetchRequest, None]:
             async for target in todo:
                 if not target.feed_url:
                     await hand_over(target, await self.without_feed(target, now))
@@ -402,7 +402,10 @@ class _Inspector:
                     target.feed_url, target.etag, target.last_modified, key=target.pk
                 )
 
-        async with contextlib.aclosing(fetcher.fetch_many(requests())) as results:
+        async with (
+            contextlib.aclosing(requests()) as stream,
+            contextlib.aclosing(fetcher.fetch_many(stream)) as results,
+        ):
             async for fetch_request, result in results:
                 target = fetching.pop(int(fetch_request.key))  # type: ignore[call-overload]
                 await hand_over(target, await self.fetched(fetcher, target, result))
