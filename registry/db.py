@@ -81,7 +81,9 @@ class Database:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA cache_size=-32768")  # 32 MiB: bulk imports stay in memory
+            # 8 MiB a connection: a 100,000-account import is no slower than with 32 (measured
+            # with bench_registry), and a pool of long-lived connections stays small
+            cursor.execute("PRAGMA cache_size=-8192")
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
             cursor.close()
 
