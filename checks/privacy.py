@@ -19,6 +19,7 @@ _DIGITS = "0-9０-９"
 _CANDIDATE = re.compile(f"[{_DIGITS}][{_DIGITS} \\-－]{{9,}}[{_DIGITS}Xxｘ]")
 _GROUP = re.compile(f"[{_DIGITS}]+[Xxｘ]?")
 _ASCII = str.maketrans("０１２３４５６７８９ｘx", "0123456789XX")
+_FULL_WIDTH_CHARS = "０１２３４５６７８９－ｘ"
 # Fast path for text that is not full-width: encode with one byte per character, map the
 # characters a candidate may contain to "0" and find runs of eleven or more.
 _RUN_BYTES = bytes(48 if chr(i) in "0123456789 -Xx" else 46 for i in range(256))
@@ -126,12 +127,10 @@ def find_personal_data_each(
 
 
 def _full_width(text: str) -> bool:
-    """Whether ``text`` may hold a number in full-width digits, hyphens or check character.
-
-    Every ID and mobile number has a 0, 1 or 2, so text without them is read as ASCII (a bank
-    card number in full-width digits without any of them goes unnoticed).
+    """Whether ``text`` holds a full-width digit, hyphen or check character (the ASCII fast
+    path cannot read them). Twelve substring searches: a regular expression is five times slower.
     """
-    return "０" in text or "１" in text or "２" in text or "－" in text or "ｘ" in text
+    return any(char in text for char in _FULL_WIDTH_CHARS)
 
 
 def _numbers(text: str) -> list[tuple[int, tuple[_Number, ...]]]:

@@ -43,6 +43,11 @@ SCAN_CASES = [
     ("full-width digits", "电话１３８１２３４５６７８", ["mobile"]),
     ("full-width hyphens", "电话138－1234－5678", ["mobile"]),
     (
+        "bank card in full-width digits 3-9 only",
+        "卡号４５３９４５３９４５３９４５３７",
+        ["bank_card"],
+    ),
+    (
         "adjacent table cells stay apart",
         html_to_text("<tr><td>13812345678</td><td>13912345678</td></tr>"),
         ["mobile", "mobile"],
