@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/bench_monitor.py --accounts 25000 --latency-ms 100 --concurrency 100
 
-Imports N accounts into a fresh SQLite database, starts ``monitor.simserver`` in a separate
+Imports N accounts into a fresh SQLite database (in a child process: the peak RSS printed
+is the run's, not an import's leftovers), starts ``monitor.simserver`` in a separate
 process (20 full-text items of ~3 KB a feed, the given latency) and has it render and compress
 every feed once before the run (``--cache-bodies``: a real platform's CPU is not this machine's;
 the server's CPU in the run, the HTTP exchange, is still printed), then times ``run_inspection``:
