@@ -45,13 +45,9 @@ async def copy_database(source: Database, target: Database) -> CopyResult:
     """Copy every table of ``source`` into the empty ``target`` (upgraded first)."""
     if str(source.url) == str(target.url):
         raise CopyRefused("源数据库与目标数据库相同")
-    head = migrate.alembic_config()
-    from alembic.script import ScriptDirectory
-
-    expected = ScriptDirectory.from_config(head).get_current_head()
-    if await migrate.current_revision(source) != expected:
+    if await migrate.stored_revision(source) != migrate.HEAD:
         raise CopyRefused(
-            f"源数据库结构不是最新版本 ({expected}):请先对源数据库运行 govmedia db upgrade"
+            f"源数据库结构不是最新版本 ({migrate.HEAD}):请先对源数据库运行 govmedia db upgrade"
         )
     await migrate.upgrade(target)
     tables = list(metadata.sorted_tables)

@@ -42,16 +42,6 @@ async def upgrade(database: Database, revision: str = "head") -> None:
         await conn.run_sync(run)
 
 
-async def current_revision(database: Database) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
-    def read(connection: Connection) -> str | None:
-        return MigrationContext.configure(connection).get_current_revision()
-
-    async with database.read() as conn:
-        return await conn.run_sync(read)
-
-
 async def stored_revision(database: Database) -> str | None:
     """The schema revision recorded in the database (plain SQL: no alembic import); None when
     there is none."""

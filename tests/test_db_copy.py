@@ -122,3 +122,16 @@ def test_db_copy_command(tmp_path: Path) -> None:
     assert figures["tables"]["accounts"] == 1 and figures["ledger_ok"]
     again = govmedia("db", "copy", "--to", url, "--db", source, check=False)
     assert again.returncode == 1 and "不是空的" in again.stderr
+
+
+async def test_a_source_on_an_older_schema_is_refused(tmp_path: Path) -> None:
+    source = Database(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
+    target = Database(f"sqlite+aiosqlite:///{tmp_path / 'target.db'}")
+    try:
+        await migrate.upgrade(source, "0004")
+        with pytest.raises(CopyRefused, match="govmedia db upgrade"):
+            await copy_database(source, target)
+        assert await migrate.stored_revision(target) is None  # nothing written there
+    finally:
+        await source.close()
+        await target.close()
