@@ -11,9 +11,10 @@
 Limits: a global semaphore (``concurrency``) and, per host (or parent domain listed in the host
 table), a semaphore and a minimum interval between requests sent; a 429 pauses its whole host for
 its Retry-After. Processes sharing a database (``monitor worker``) share a host's minimum
-interval through a ``pacer`` (``registry.host_pace``). The global slot is held from the request until the body is parsed, so at most
-``concurrency`` bodies are ever held in memory whatever the number of accounts; the host slot is
-released once the body is read. Slots are released while a retry waits its backoff.
+interval through a ``pacer`` (``registry.host_pace``). The global slot is held from the request
+until the body is parsed, so at most ``concurrency`` bodies are ever held in memory whatever the
+number of accounts; the host slot is released once the body is read. Slots are released while a
+retry waits its backoff.
 """
 
 from __future__ import annotations
