@@ -74,7 +74,7 @@ async def warm_server(urls: list[str], concurrency: int = 100) -> None:
 
         async def worker() -> None:
             for url in pending:
-                async with session.get(url) as resp:
+                async with session.get(url, auto_decompress=False) as resp:
                     assert resp.status == 200, (url, resp.status)
                     await resp.read()
 

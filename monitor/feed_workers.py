@@ -8,7 +8,9 @@ the GIL and left a quarter of the CPU idle in the benchmark), and every worker h
 already waiting in its pipe (``depth``) so it never idles while the loop is busy.
 
 A worker takes a body as the server sent it (gzip, deflate or not compressed), decodes it within
-the size cap, parses it and packs the copy kept for the next 304 (``registry.feed_copy``).
+the size cap and parses it; a body that came uncompressed it also compresses into the copy kept
+for the next 304 (``registry.feed_copy``). A compressed body is kept as it came, by the caller,
+which has it already: it does not cross the pipe twice.
 
 Failures cost only the feed that caused them: a feed that takes longer than ``timeout_s`` or kills
 its worker is a parse error, the worker is replaced, and feeds queued behind it are re-queued.
@@ -20,7 +22,6 @@ import asyncio
 import contextlib
 import os
 import pickle
-import struct
 import sys
 import time
 from collections import Counter, deque
@@ -34,10 +35,10 @@ import structlog
 from checks.model import FetchStatus, Post
 from monitor import content_coding
 from monitor.feeds import ParsedFeed, parse_feed
+from monitor.pipe_frames import HEADER, FrameReader
 from registry import feed_copy
 
 log = structlog.get_logger(__name__)
-_HEADER = struct.Struct("!I")
 _STARTUP_TIMEOUT_S = 60.0
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 
@@ -47,6 +48,12 @@ def default_workers() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
+
+
+@dataclass(eq=False)
+class _Worker:
+    proc: asyncio.subprocess.Process
+    answers: FrameReader  # the worker's stdout
 
 
 @dataclass(eq=False)
@@ -67,7 +74,7 @@ class ParsePool:
         self.depth = depth
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
         self._drivers: list[asyncio.Task[None]] = []
-        self._procs: set[asyncio.subprocess.Process] = set()
+        self._workers: set[_Worker] = set()
         self._alive = 0
         self._broken: str | None = None  # why no worker is left, if so
         self.restarts = 0
@@ -96,9 +103,9 @@ class ParsePool:
         await self.close()
 
     async def start(self) -> None:
-        procs = await asyncio.gather(*(self._spawn() for _ in range(self.workers)))
-        self._alive = len(procs)
-        self._drivers = [asyncio.create_task(self._drive(proc)) for proc in procs]
+        workers = await asyncio.gather(*(self._spawn() for _ in range(self.workers)))
+        self._alive = len(workers)
+        self._drivers = [asyncio.create_task(self._drive(worker)) for worker in workers]
 
     async def parse(
         self,
@@ -123,32 +130,40 @@ class ParsePool:
             task.cancel()
         await asyncio.gather(*self._drivers, return_exceptions=True)
         self._drivers = []
-        await asyncio.gather(*(self._stop(proc) for proc in list(self._procs)))
+        await asyncio.gather(*(self._stop(worker) for worker in list(self._workers)))
         self._fail_queued("parser pool closed")
 
-    async def _spawn(self) -> asyncio.subprocess.Process:
+    async def _spawn(self) -> _Worker:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [_PACKAGE_ROOT, env.get("PYTHONPATH")]))
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "monitor.feed_workers",
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            env=env,
-            limit=1 << 20,
-        )
-        self._procs.add(proc)
-        assert proc.stdout is not None
+        answers, their_end = os.pipe()
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "monitor.feed_workers",
+                stdin=asyncio.subprocess.PIPE,
+                stdout=their_end,
+                env=env,
+            )
+        except BaseException:
+            os.close(answers)
+            raise
+        finally:
+            os.close(their_end)
+        worker = _Worker(proc, FrameReader(answers))
+        self._workers.add(worker)
         try:  # the worker says it is ready (imports done) with an empty frame
-            await asyncio.wait_for(proc.stdout.readexactly(_HEADER.size), _STARTUP_TIMEOUT_S)
-        except (TimeoutError, asyncio.IncompleteReadError) as exc:
-            await self._stop(proc)
+            await asyncio.wait_for(worker.answers.next(len), _STARTUP_TIMEOUT_S)
+        except (TimeoutError, asyncio.IncompleteReadError, ConnectionError) as exc:
+            await self._stop(worker)
             raise RuntimeError("parser process did not start") from exc
-        return proc
+        return worker
 
-    async def _stop(self, proc: asyncio.subprocess.Process) -> None:
-        self._procs.discard(proc)
+    async def _stop(self, worker: _Worker) -> None:
+        self._workers.discard(worker)
+        worker.answers.close()
+        proc = worker.proc
         if proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 if proc.stdin is not None:
@@ -159,7 +174,7 @@ class ParsePool:
                     proc.kill()
                     await proc.wait()
 
-    async def _drive(self, proc: asyncio.subprocess.Process) -> None:
+    async def _drive(self, worker: _Worker) -> None:
         """Keep one worker busy: up to ``depth`` feeds in its pipe, answers read in order."""
         inflight: deque[_Job] = deque()
         try:
@@ -174,12 +189,12 @@ class ParsePool:
                     if job.future.done():  # the caller gave up
                         continue
                     frame = pickle.dumps(job.args, pickle.HIGHEST_PROTOCOL)
-                    assert proc.stdin is not None
-                    proc.stdin.write(_HEADER.pack(len(frame)) + frame)
+                    assert worker.proc.stdin is not None
+                    worker.proc.stdin.write(HEADER.pack(len(frame)) + frame)
                     inflight.append(job)
                 try:
                     async with asyncio.timeout(self.timeout_s):
-                        result = await self._read(proc)
+                        result = await worker.answers.next(_read)
                 except (
                     TimeoutError,
                     asyncio.IncompleteReadError,
@@ -187,7 +202,7 @@ class ParsePool:
                     pickle.UnpicklingError,
                     EOFError,
                 ) as exc:
-                    proc = await self._replace(proc, inflight, exc)
+                    worker = await self._replace(worker, inflight, exc)
                     continue
                 job = inflight.popleft()
                 if result.ok:
@@ -213,14 +228,7 @@ class ParsePool:
             if not job.future.done():
                 job.future.set_result(ParsedFeed(error=error))
 
-    async def _read(self, proc: asyncio.subprocess.Process) -> ParsedFeed:
-        assert proc.stdout is not None
-        (size,) = _HEADER.unpack(await proc.stdout.readexactly(_HEADER.size))
-        return _unpack(pickle.loads(await proc.stdout.readexactly(size)))
-
-    async def _replace(
-        self, proc: asyncio.subprocess.Process, inflight: deque[_Job], exc: BaseException
-    ) -> asyncio.subprocess.Process:
+    async def _replace(self, worker: _Worker, inflight: deque[_Job], exc: BaseException) -> _Worker:
         """The feed at the head of ``inflight`` hung or killed the worker: fail it, restart."""
         culprit = inflight.popleft()
         url = culprit.args[2]
@@ -233,10 +241,11 @@ class ParsePool:
             culprit.future.set_result(ParsedFeed(error=error))
         while inflight:  # innocent feeds queued behind it: parse them elsewhere
             self._queue.put_nowait(inflight.popleft())
-        self._procs.discard(proc)
+        self._workers.discard(worker)
+        worker.answers.close()
         with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        await proc.wait()
+            worker.proc.kill()
+        await worker.proc.wait()
         self.restarts += 1
         return await self._spawn()
 
@@ -275,6 +284,10 @@ def _pack(feed: ParsedFeed) -> _Packed:
     )
 
 
+def _read(frame: memoryview) -> ParsedFeed:
+    return _unpack(pickle.loads(frame))
+
+
 def _unpack(packed: Any) -> ParsedFeed:
     try:
         posts, title, fmt, encoding, bozo, error, challenge, stored, size, fault, cpu = packed
@@ -309,8 +322,9 @@ def read_body(
     result = parse_feed(decoded, content_type, url)
     result.parse_cpu_s = time.process_time() - started
     result.body_bytes = len(decoded)
-    if result.ok:
-        result.stored = feed_copy.pack(body, content_coding.normalise(coding), content_type)
+    coding = content_coding.normalise(coding)
+    if result.ok and coding == content_coding.IDENTITY:  # compressed, the caller keeps its own
+        result.stored = feed_copy.pack(body, coding, content_type)
     return result
 
 
@@ -318,16 +332,16 @@ def _serve() -> None:
     """Worker side: read ``read_body`` arguments on stdin, answer ParsedFeed frames."""
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing but frames may reach the parent's pipe
-    stdout.write(_HEADER.pack(0))  # ready
+    stdout.write(HEADER.pack(0))  # ready
     stdout.flush()
     while True:
-        header = stdin.read(_HEADER.size)
-        if len(header) < _HEADER.size:
+        header = stdin.read(HEADER.size)
+        if len(header) < HEADER.size:
             return
-        (size,) = _HEADER.unpack(header)
+        (size,) = HEADER.unpack(header)
         result = read_body(*pickle.loads(stdin.read(size)))
         frame = pickle.dumps(_pack(result), pickle.HIGHEST_PROTOCOL)
-        stdout.write(_HEADER.pack(len(frame)) + frame)
+        stdout.write(HEADER.pack(len(frame)) + frame)
         stdout.flush()
 
 

@@ -72,7 +72,7 @@ class ParsedFeed:
     error: str | None = None
     challenge: bool = False  # the document looks like an anti-bot challenge page
     # set by the parser processes (``monitor.feed_workers``), which also decode the body:
-    stored: bytes | None = None  # ``registry.feed_copy`` of the document, for the next 304
+    stored: bytes | None = None  # ``registry.feed_copy`` of an uncompressed document
     body_bytes: int = 0  # decoded size
     body_fault: FetchStatus | None = None  # too_large or network: the body could not be decoded
     parse_cpu_s: float = 0.0  # CPU time ``parse_feed`` took

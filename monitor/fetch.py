@@ -346,7 +346,9 @@ class Fetcher:
         result.body_bytes = parsed.body_bytes
         if parsed.ok:
             result.posts = parsed.posts
-            result.stored_feed = parsed.stored
+            result.stored_feed = parsed.stored or feed_copy.pack(
+                body.raw, body.coding, body.content_type
+            )
         else:
             if parsed.body_fault is not None:
                 result.status = parsed.body_fault

@@ -81,13 +81,17 @@ def test_a_partial_body_gives_what_it_holds() -> None:
     assert opening == FEED[:100]  # cut at the cap, not refused
 
 
-def test_read_body_decodes_parses_and_keeps_the_document() -> None:
+def test_read_body_decodes_and_parses_a_compressed_document() -> None:
     zipped = gzip.compress(FEED)
     parsed = read_body(zipped, "application/rss+xml", "https://example.gov.cn/feed", "gzip", None)
     assert parsed.ok and [p.title for p in parsed.posts] == ["通知"]
     assert parsed.body_bytes == len(FEED)
-    assert parsed.stored is not None
-    kept = feed_copy.unpack(parsed.stored)
+    assert parsed.stored is None  # the caller keeps the body it sent: it is not sent back
+
+
+def test_a_compressed_document_is_kept_as_sent() -> None:
+    zipped = gzip.compress(FEED)
+    kept = feed_copy.unpack(feed_copy.pack(zipped, "gzip", "application/rss+xml"))
     assert isinstance(kept, feed_copy.FeedCopy)
     assert (kept.body, kept.coding) == (zipped, "gzip")  # as sent: no work to keep it
     assert kept.content_type == "application/rss+xml"

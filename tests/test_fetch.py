@@ -385,8 +385,8 @@ async def test_worker_death_costs_one_feed(pool: object) -> None:
     async with ParsePool(workers=1, timeout_s=10) as own:
         doomed = asyncio.create_task(own.parse(huge, "application/rss+xml", "http://h/"))
         await asyncio.sleep(0.3)
-        for proc in list(own._procs):
-            proc.kill()
+        for worker in list(own._workers):
+            worker.proc.kill()
         failed = await doomed
         after = await own.parse(
             b'<rss version="2.0"><channel><item><title>ok</title></item></channel></rss>',
