@@ -1,9 +1,10 @@
 """Length-prefixed frames read from a pipe into one reused buffer, on the event loop.
 
-The parser processes answer with frames of ~60 KB. Read through asyncio's pipe transport and
-``StreamReader``, every read allocated a fresh 256 KB buffer (page faults and ``mmap`` calls at
-that size) and each frame was copied twice more before it was unpickled. Here the bytes go from
-the pipe into a buffer kept for the reader's life, and a frame is decoded in place.
+The parser processes answer with frames of ~60 KB. Through asyncio's pipe transport and
+``StreamReader`` each chunk was read into a new 256 KB bytes object, appended to the reader's
+buffer and copied out again before it was unpickled; here the bytes go from the pipe into a
+buffer kept for the reader's life and a frame is decoded in place. Measured on a parser round
+trip of the benchmark's feeds: 0.25 ms of the event loop's CPU a feed instead of 0.30.
 """
 
 from __future__ import annotations

@@ -102,16 +102,18 @@ def test_sigterm_during_catch_up_checkpoints_and_exits_in_time(tmp_path: Path) -
     with sim_server("--latency-ms", "300") as base:
         url = prepare(tmp_path, base, 60)
         config = write_config(tmp_path, port)
-        daemon = subprocess.Popen(
-            [*GOVMEDIA, "monitor", "daemon", "--config", str(config), "--db", url],
-            stderr=subprocess.DEVNULL,
-        )
+        log = tmp_path / "daemon.log"
+        with log.open("w") as stderr:
+            daemon = subprocess.Popen(
+                [*GOVMEDIA, "monitor", "daemon", "--config", str(config), "--db", url],
+                stderr=stderr,
+            )
         try:
             wait_for(lambda: asyncio.run(run_statuses(url)) == ["running"])
             time.sleep(0.5)
             started = time.monotonic()
             daemon.send_signal(signal.SIGTERM)
-            assert daemon.wait(timeout=10) == 0
+            assert daemon.wait(timeout=10) == 0, log.read_text()[-3000:]
             assert time.monotonic() - started < 10
         finally:
             daemon.kill()
