@@ -161,18 +161,22 @@ class ParsePool:
         return worker
 
     async def _stop(self, worker: _Worker) -> None:
+        """Close the worker's stdin and let it finish (killed after 2 s); an answer it writes
+        meanwhile is still read, so that it never blocks on a full pipe or finds it closed."""
         self._workers.discard(worker)
-        worker.answers.close()
         proc = worker.proc
-        if proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                if proc.stdin is not None:
-                    proc.stdin.close()
-                try:
-                    await asyncio.wait_for(proc.wait(), 2)
-                except TimeoutError:
-                    proc.kill()
-                    await proc.wait()
+        try:
+            if proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    if proc.stdin is not None:
+                        proc.stdin.close()
+                    try:
+                        await asyncio.wait_for(proc.wait(), 2)
+                    except TimeoutError:
+                        proc.kill()
+                        await proc.wait()
+        finally:
+            worker.answers.close()
 
     async def _drive(self, worker: _Worker) -> None:
         """Keep one worker busy: up to ``depth`` feeds in its pipe, answers read in order."""
@@ -242,10 +246,10 @@ class ParsePool:
         while inflight:  # innocent feeds queued behind it: parse them elsewhere
             self._queue.put_nowait(inflight.popleft())
         self._workers.discard(worker)
-        worker.answers.close()
         with contextlib.suppress(ProcessLookupError):
             worker.proc.kill()
         await worker.proc.wait()
+        worker.answers.close()
         self.restarts += 1
         return await self._spawn()
 
@@ -349,4 +353,7 @@ if __name__ == "__main__":
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
-    _serve()
+    try:
+        _serve()
+    except BrokenPipeError:  # the parent stopped reading: nobody wants the answer
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # so that the exit's flush fails quietly

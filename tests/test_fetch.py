@@ -575,3 +575,24 @@ async def test_fetcher_reports_its_parsers_parse_time() -> None:
 def _feed(index: int) -> bytes:
     items = "".join(f"<item><title>第{index}-{k}条</title></item>" for k in range(20))
     return f'<rss version="2.0"><channel><title>t</title>{items}</channel></rss>'.encode()
+
+
+async def test_closing_the_pool_mid_parse_lets_the_worker_answer_and_exit_quietly(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    from monitor.feed_workers import ParsePool
+
+    slow = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel>'
+        + b"<item><title>t</title><description>x</description></item>" * 8_000
+        + b"</channel></rss>"
+    )
+    own = ParsePool(workers=1, timeout_s=10)
+    await own.start()
+    parsing = asyncio.create_task(own.parse(slow, "application/rss+xml", "http://h/"))
+    await asyncio.sleep(0.3)  # the worker is inside the parse
+    (worker,) = own._workers
+    await own.close()
+    assert worker.proc.returncode == 0  # it finished the feed and left on its own
+    assert "Error" not in capfd.readouterr().err  # no broken pipe in its last answer
+    assert (await parsing).error == "parser pool closed"  # its caller is told
