@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import threading
+from collections.abc import Iterator
 
 import pytest
 
@@ -20,48 +21,43 @@ async def read(reader: FrameReader) -> bytes:
     return await asyncio.wait_for(reader.next(bytes), 5)  # a broken reader fails, never hangs
 
 
-def write_all(fd: int, data: bytes, pieces: list[int] | None = None) -> threading.Thread:
-    """Write ``data`` to ``fd`` from a thread, cut at ``pieces`` (a pause after each)."""
+@contextlib.contextmanager
+def fed(data: bytes, pieces: list[int] | None = None) -> Iterator[FrameReader]:
+    """A reader of a pipe that a thread writes ``data`` to, cut at ``pieces`` (a pause after
+    each)."""
+    read_end, write_end = os.pipe()
+    reader = FrameReader(read_end)
 
-    def run() -> None:
+    def write() -> None:
         view, cursor = memoryview(data), 0
         with contextlib.suppress(BrokenPipeError):  # the reader gave up
             for cut in [*(pieces or []), len(data)]:
                 while cursor < cut:
-                    cursor += os.write(fd, view[cursor:cut])
+                    cursor += os.write(write_end, view[cursor:cut])
                 threading.Event().wait(0.02)
 
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        yield reader
+    finally:
+        reader.close()  # first: a writer blocked on a full pipe gets EPIPE instead of waiting
+        writer.join()
+        os.close(write_end)
 
 
 async def test_frames_cut_anywhere_are_read_whole_and_in_order() -> None:
-    read_end, write_end = os.pipe()
-    reader = FrameReader(read_end)
     payloads = [b"first", b"", b"x" * 70_000, "第四".encode()]
     data = b"".join(frame(p) for p in payloads)
-    writer = write_all(write_end, data, pieces=[2, 7, 12, 40_000])  # a header cut in two, too
-    try:
+    with fed(data, pieces=[2, 7, 12, 40_000]) as reader:  # a header cut in two, too
         assert [await read(reader) for _ in payloads] == payloads
-    finally:
-        reader.close()  # first: a writer blocked on a full pipe gets EPIPE instead of waiting
-        writer.join()
-        os.close(write_end)
 
 
 async def test_a_frame_larger_than_the_buffer_is_read_whole() -> None:
-    read_end, write_end = os.pipe()
-    reader = FrameReader(read_end)
     big = os.urandom(3 << 20)  # 3 MiB: the reader's buffer starts at 256 KiB
-    writer = write_all(write_end, frame(big) + frame(b"after"))
-    try:
+    with fed(frame(big) + frame(b"after")) as reader:
         assert await read(reader) == big
         assert await read(reader) == b"after"
-    finally:
-        reader.close()  # first: a writer blocked on a full pipe gets EPIPE instead of waiting
-        writer.join()
-        os.close(write_end)
 
 
 async def test_the_end_of_the_pipe_is_an_incomplete_read() -> None:
