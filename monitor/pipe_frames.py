@@ -23,7 +23,8 @@ T = TypeVar("T")
 
 
 class FrameReader:
-    """Frames from the read end ``fd`` of a pipe; the reader owns ``fd`` and closes it."""
+    """Frames from the read end ``fd`` of a pipe, for one task at a time; the reader owns
+    ``fd`` and closes it. The buffer grows to the largest frame seen and stays so."""
 
     def __init__(self, fd: int) -> None:
         self._fd = fd
