@@ -25,7 +25,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def write_config(folder: Path, port: int) -> Path:
+def write_config(folder: Path, port: int, concurrency: int = 50) -> Path:
     path = folder / "config.toml"
     path.write_text(
         f"""
@@ -35,6 +35,7 @@ quarterly_cron = "0 2 15 2 *"
 shutdown_grace_s = 5.0
 [fetch]
 total_timeout_s = 2.0
+concurrency = {concurrency}
 [checks.unreviewed_post]
 enabled = false
 """,
@@ -101,7 +102,8 @@ def test_sigterm_during_catch_up_checkpoints_and_exits_in_time(tmp_path: Path) -
     port = free_port()
     with sim_server("--latency-ms", "300") as base:
         url = prepare(tmp_path, base, 60)
-        config = write_config(tmp_path, port)
+        # 60 accounts 4 at a time at 300 ms: a run of ~5 s, still going when SIGTERM comes
+        config = write_config(tmp_path, port, concurrency=4)
         log = tmp_path / "daemon.log"
         with log.open("w") as stderr:
             daemon = subprocess.Popen(
