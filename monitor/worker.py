@@ -24,13 +24,14 @@ import socket
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 import structlog
 
 from monitor import batching
 from monitor.feed_workers import ParsePool
-from monitor.fetch import Fetcher
+from monitor.fetch import Fetcher, interleave_by_host
 from monitor.run import (
     Context,
     RunRequest,
@@ -234,8 +235,9 @@ class Worker:
                 async with self.db.write() as conn:
                     await run_items.mark_done(conn, run.id, gone, self.name)
                     await complete_if_finished(conn, run)
+            in_turn = interleave_by_host(todo, attrgetter("feed_url"))  # hosts take turns
             await inspector.inspect_with(
-                fetcher, batching.stream(todo), len(todo), datetime.now(SHANGHAI), None
+                fetcher, batching.stream(in_turn), len(todo), datetime.now(SHANGHAI), None
             )
 
     async def _heartbeat(self, run_id: int) -> None:

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import time
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 
 from conftest import META, TODAY, pg_url, reset_postgres, sample_rows, write_csv
@@ -254,5 +255,36 @@ async def test_daemon_hands_its_run_to_workers(tmp_path: Path) -> None:
         assert sum(len(r.as_json()["completed_runs"]) for r in reports) == 1  # type: ignore[arg-type]
         async with db.read() as conn:
             assert (await conn.execute(select(runs.c.status))).scalars().all() == ["completed"]
+    finally:
+        await db.close()
+
+
+async def test_a_worker_takes_its_batch_one_host_at_a_time(tmp_path: Path) -> None:
+    """A throttled host must not hold up the others: a claimed batch is fetched host by host
+    in turn, not in account order."""
+    url = pg_url()
+    await reset_postgres(url)
+    db = Database(url)
+    await migrate.upgrade(db)
+    settings = monitor_settings(concurrency=1)  # requests reach the server in the order sent
+    settings["workers"].update(batch=8)
+    try:
+        async with simserver.running(SimConfig(now=AS_OF, record_requests=True)) as sim:
+            port = sim.url.rsplit(":", 1)[1]
+            rows = sample_rows(8, seed=11)
+            for index, row in enumerate(rows):  # the first four accounts on one host
+                host = "127.0.0.1" if index < 4 else "localhost"
+                row["feed_url"] = f"http://{host}:{port}/feed/{row['account_id']}"
+            await import_inventory(db, write_csv(tmp_path / "inventory.csv", rows), META, TODAY)
+            context = Context.from_settings(settings)
+            stop = asyncio.Event()
+            stop.set()  # open the run and fill its items only
+            request = RunRequest(Quarter(2026, 4), AS_OF, AS_OF, all_accounts=True)
+            await hand_to_workers(db, context, request, stop=stop)
+            workers = WorkerSettings.from_config(settings["workers"])
+            await Worker(db, context, workers, name="w").serve(once=True)
+            hosts = [record.headers["Host"].rsplit(":", 1)[0] for record in sim.state.log]
+        assert sorted(hosts) == ["127.0.0.1"] * 4 + ["localhost"] * 4
+        assert all(a != b for a, b in pairwise(hosts)), hosts
     finally:
         await db.close()
