@@ -68,10 +68,13 @@ class ParsePool:
     Use as ``async with ParsePool() as pool`` or call ``start()``/``close()``.
     """
 
-    def __init__(self, workers: int = 0, timeout_s: float = 30.0, depth: int = 2) -> None:
+    def __init__(
+        self, workers: int = 0, timeout_s: float = 30.0, depth: int = 2, stop_grace_s: float = 2.0
+    ) -> None:
         self.workers = workers or default_workers()
         self.timeout_s = timeout_s
         self.depth = depth
+        self.stop_grace_s = stop_grace_s  # a closed worker's time to finish its feed
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
         self._drivers: list[asyncio.Task[None]] = []
         self._workers: set[_Worker] = set()
@@ -161,8 +164,9 @@ class ParsePool:
         return worker
 
     async def _stop(self, worker: _Worker) -> None:
-        """Close the worker's stdin and let it finish (killed after 2 s); an answer it writes
-        meanwhile is still read, so that it never blocks on a full pipe or finds it closed."""
+        """Close the worker's stdin and let it finish (killed after ``stop_grace_s``); an answer
+        it writes meanwhile is still read, so that it never blocks on a full pipe or finds it
+        closed."""
         self._workers.discard(worker)
         proc = worker.proc
         try:
@@ -171,7 +175,7 @@ class ParsePool:
                     if proc.stdin is not None:
                         proc.stdin.close()
                     try:
-                        await asyncio.wait_for(proc.wait(), 2)
+                        await asyncio.wait_for(proc.wait(), self.stop_grace_s)
                     except TimeoutError:
                         proc.kill()
                         await proc.wait()
