@@ -80,6 +80,9 @@ def outcome_of(
     error: str | None = None,
 ) -> Outcome:
     outcome, reason, findings = judged
+    # Validators vouch for the kept copy: a 200 that could not be read must not leave its own
+    # (a 304 to them would bring back an older copy as if it were that response).
+    vouched = status in (FetchStatus.OK, FetchStatus.NOT_MODIFIED)
     return Outcome(
         pk=target.pk,
         outcome=outcome,
@@ -90,8 +93,8 @@ def outcome_of(
         http_status=http_status,
         last_post_at=newest_post_at(posts, at),
         feed_url=target.feed_url or None,
-        etag=etag,
-        last_modified=last_modified,
+        etag=etag if vouched else None,
+        last_modified=last_modified if vouched else None,
         error=error,
         stored_feed=stored_feed if status is FetchStatus.OK else None,
         fetched=status is not None,

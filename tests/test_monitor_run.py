@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 from conftest import META, TODAY
+from aiohttp import web
 from monitorfixtures import monitor_settings, seed_inventory
+from simfixtures import serve
 from sqlalchemy import func, select
 
 from monitor import run as run_module
@@ -191,3 +193,39 @@ async def test_second_quarter_uses_conditional_get(db: Database, tmp_path: Path)
         assert sim.state.not_modified == 3
         assert sum(sim.state.requests.values()) == 6  # no second read: the posts were kept
     assert summary.passed == 3  # the posts kept from the first read were checked again
+
+
+async def test_validators_of_an_unreadable_200_are_not_kept(db: Database, tmp_path: Path) -> None:
+    """A 200 whose body cannot be parsed leaves no validators: a later 304 to them would
+    bring back the copy of an older response as if it were that one."""
+    sent: list[str | None] = []
+    body = {"n": 1}
+    feed = (
+        '<rss version="2.0"><channel><title>t</title><item><title>通知</title>'
+        "<pubDate>Thu, 19 Nov 2026 08:00:00 +0800</pubDate></item></channel></rss>"
+    ).encode()
+
+    async def handler(req: web.Request) -> web.Response:
+        sent.append(req.headers.get("If-None-Match"))
+        if body["n"] == 2:  # an unreadable 200 with a new validator
+            return web.Response(
+                body=b"<html>\xe7\xbb\xb4\xe6\x8a\xa4</html>", headers={"ETag": '"v2"'}
+            )
+        if req.headers.get("If-None-Match") == '"v2"':
+            return web.Response(status=304, headers={"ETag": '"v2"'})
+        return web.Response(body=feed, headers={"ETag": f'"v{body["n"]}"'})
+
+    context = Context.from_settings(monitor_settings())
+    async with serve({"/feed/{aid}": handler}) as base:
+        await seed_inventory(db, tmp_path, base, 1)
+        for n, quarter in enumerate((Q, Quarter(2027, 1), Quarter(2027, 2)), 1):
+            body["n"] = n
+            at = NOW + timedelta(days=1 + n)
+            await run_inspection(db, context, request(quarter=quarter, as_of=at, now=at))
+            async with db.read() as conn:
+                etag = (await conn.execute(select(feed_states.c.etag))).scalar_one()
+            assert etag == {1: '"v1"', 2: None, 3: '"v3"'}[n]
+    assert sent == [None, '"v1"', None]  # the third read is a full one, not a 304 to "v2"
+    async with db.read() as conn:
+        statuses = (await conn.execute(select(inspections.c.fetch_status).order_by("id"))).scalars()
+        assert list(statuses) == ["ok", "parse_error", "ok"]
