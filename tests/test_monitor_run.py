@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import META, TODAY
 from aiohttp import web
+from conftest import META, TODAY
 from monitorfixtures import monitor_settings, seed_inventory
 from simfixtures import serve
 from sqlalchemy import func, select
