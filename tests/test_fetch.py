@@ -26,6 +26,7 @@ from monitor.fetch import (
     FetchRequest,
     FetchResult,
     FetchSettings,
+    _retry_after,
     interleave_by_host,
 )
 from monitor.fetch_settings import HostLimits
@@ -102,6 +103,26 @@ async def test_429_honours_retry_after(pool: object) -> None:
     result, _ = await fetch_one(pool, config, "a")
     assert result.status is FetchStatus.OK and result.attempts == 2
     assert result.elapsed_s >= 0.4  # the backoff alone would be <= 0.05 s
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Shanghai", "America/New_York"])
+async def test_retry_after_dates_are_gmt_in_every_form(
+    zone: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        moment = time.gmtime(time.time() + 30)
+        forms = (
+            time.strftime("%a, %d %b %Y %H:%M:%S GMT", moment),  # IMF-fixdate
+            time.strftime("%A, %d-%b-%y %H:%M:%S GMT", moment),  # RFC 850
+            time.strftime("%a %b %d %H:%M:%S %Y", moment).replace(" 0", "  "),  # asctime
+        )
+        for form in forms:
+            assert 25 < (_retry_after(form) or 0) <= 30, form
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 async def test_429_with_retry_after_beyond_cap_is_rate_limited(pool: object) -> None:
