@@ -86,11 +86,12 @@ class ParsedFeed:
 
 _NUMERIC_DATE = re.compile(
     r"""^\s*(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?
-    (?:\s*(?:T|\s)\s*(?P<H>\d{1,2})\s*[:时點点]\s*(?P<M>\d{1,2})
+    (?:\s*(?:T|\s|(?<=日))\s*(?P<half>上午|下午|凌晨|早上|中午|晚上)?\s*(?P<H>\d{1,2})\s*[:时點点]\s*(?P<M>\d{1,2})
        (?:\s*[:分]\s*(?P<S>\d{1,2})(?:[.,]\d+)?\s*秒?)?\s*分?)?
-    \s*(?P<tz>Z|[+-]\d{2}:?\d{2}|UTC|GMT|CST|北京时间)?\s*$""",
+    \s*(?P<tz>Z|[+-]\d{2}(?::?\d{2})?|UTC|GMT|CST|北京时间)?\s*$""",
     re.VERBOSE | re.IGNORECASE,
 )
+_AFTERNOON = ("下午", "中午", "晚上")
 _CST = re.compile(r"\bCST\b")
 _CTIME = re.compile(  # Java's Date.toString(): "Fri Nov 20 08:30:00 CST 2026"
     r"^\s*\w{3}\s+(?P<mon>\w{3})\s+(?P<d>\d{1,2})\s+(?P<H>\d{1,2}):(?P<M>\d{2}):(?P<S>\d{2})"
@@ -114,14 +115,14 @@ def _tz_from(token: str | None) -> tzinfo:
         return UTC
     sign = -1 if token[0] == "-" else 1
     digits = token[1:].replace(":", "")
-    return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4])))
+    return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0)))
 
 
 def parse_date(text: str | None) -> datetime | None:
     """Parse the date forms feedparser gets wrong; ``None`` when ``text`` is not one of them.
 
     Numeric and Chinese forms (``2026-11-20 08:30[:00]``, ``2026/11/20``, ``2026年11月20日 08:30``,
-    optionally with an offset), RFC 822 dates without a zone or with ``CST``, and Java's
+    ``2026年11月20日08时30分``, ``2026年11月20日 下午3:30``, optionally with an offset), RFC 822 dates without a zone or with ``CST``, and Java's
     ``Fri Nov 20 08:30:00 CST 2026``. A missing zone and ``CST`` mean Asia/Shanghai.
     """
     if not text:
@@ -130,11 +131,14 @@ def parse_date(text: str | None) -> datetime | None:
         match = _NUMERIC_DATE.match(text)
         if match:
             g = match.groupdict()
+            hour = int(g["H"] or 0)
+            if g["half"] in _AFTERNOON and hour < 12 and (g["half"] != "中午" or hour < 11):
+                hour += 12  # 下午3:30 is 15:30; 中午12:30 stays, 中午1点 is 13:00
             local = datetime(
                 int(g["y"]),
                 int(g["m"]),
                 int(g["d"]),
-                int(g["H"] or 0),
+                hour,
                 int(g["M"] or 0),
                 int(g["S"] or 0),
                 tzinfo=_tz_from(g["tz"]),

@@ -97,6 +97,13 @@ def test_gb18030_sim_feed_atom() -> None:
     [
         ("2026年11月20日 08:30", datetime(2026, 11, 20, 8, 30, tzinfo=CST)),
         ("2026年11月20日", datetime(2026, 11, 20, tzinfo=CST)),
+        ("2026年11月20日08:30", datetime(2026, 11, 20, 8, 30, tzinfo=CST)),
+        ("2026年11月20日08时30分", datetime(2026, 11, 20, 8, 30, tzinfo=CST)),
+        ("2026年11月20日 上午08:30", datetime(2026, 11, 20, 8, 30, tzinfo=CST)),
+        ("2026年11月20日 下午3:05", datetime(2026, 11, 20, 15, 5, tzinfo=CST)),
+        ("2026年11月20日 中午12:10", datetime(2026, 11, 20, 12, 10, tzinfo=CST)),
+        ("2026年11月20日 晚上8点15", datetime(2026, 11, 20, 20, 15, tzinfo=CST)),
+        ("2026-11-20 08:30:00 +08", datetime(2026, 11, 20, 8, 30, tzinfo=CST)),
         ("2026-11-20 08:30:00", datetime(2026, 11, 20, 8, 30, tzinfo=CST)),
         ("2026/11/20 8:05", datetime(2026, 11, 20, 8, 5, tzinfo=CST)),
         ("2026-11-20T08:30:00Z", datetime(2026, 11, 20, 16, 30, tzinfo=CST)),
