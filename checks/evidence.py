@@ -8,18 +8,19 @@ from datetime import datetime
 from checks.codes import SEVERITY
 from checks.feed import Item
 from checks.model import Evidence, Finding
-from checks.privacy import mask_personal_data
+from checks.privacy import NUMBER_CHARS, mask_personal_data
 from checks.text import clip, squash
 
-_NUMBERISH = frozenset("0123456789０１２３４５６７８９Xxｘ -－")
+_NUMBERISH = frozenset(NUMBER_CHARS)
 _MAX_WIDEN = 24
 
 
 def excerpt_around(text: str, start: int, end: int, width: int) -> str:
     """``text[start:end]`` with ``width`` characters of context each side, masked.
 
-    The window is widened so that it never cuts a number in two: a cut number could no longer
-    be recognised, and its visible part would leak.
+    The whole text is masked before the window is cut (masking keeps offsets): a number cut
+    at the window's edge could no longer be recognised, and its visible part would leak. The
+    window is widened so that it seldom cuts a number in two.
     """
     left, right = max(0, start - width), min(len(text), end + width)
     limit = max(0, left - _MAX_WIDEN)
@@ -28,7 +29,7 @@ def excerpt_around(text: str, start: int, end: int, width: int) -> str:
     limit = min(len(text), right + _MAX_WIDEN)
     while right < limit and text[right] in _NUMBERISH:
         right += 1
-    window = squash(mask_personal_data(text[left:right]))
+    window = squash(mask_personal_data(text)[left:right])
     return ("…" if left else "") + window + ("…" if right < len(text) else "")
 
 

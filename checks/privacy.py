@@ -16,10 +16,17 @@ from functools import lru_cache
 from itertools import accumulate
 
 _DIGITS = "0-9０-９"
-_CANDIDATE = re.compile(f"[{_DIGITS}][{_DIGITS} \\-－]{{9,}}[{_DIGITS}Xxｘ]")
-_GROUP = re.compile(f"[{_DIGITS}]+[Xxｘ]?")
-_ASCII = str.maketrans("０１２３４５６７８９ｘx", "0123456789XX")
-_FULL_WIDTH_CHARS = "０１２３４５６７８９－ｘ"
+# the space, and the no-break, en, em, thin, narrow no-break and ideographic spaces
+_SPACES = " \xa0\u2002\u2003\u2009\u202f\u3000"
+_SEPARATORS = _SPACES + "-－"
+_CHECK_X = "XxｘＸ"
+_CANDIDATE = re.compile(f"[{_DIGITS}][{_DIGITS}{_SPACES}\\-－]{{9,}}[{_DIGITS}{_CHECK_X}]")
+_GROUP = re.compile(f"[{_DIGITS}]+[{_CHECK_X}]?")
+_ASCII = str.maketrans("０１２３４５６７８９ｘＸx", "0123456789XXX")
+#: every character a written number may hold
+NUMBER_CHARS = "0123456789０１２３４５６７８９" + _CHECK_X + _SEPARATORS
+#: what the ASCII fast path cannot read: full-width digits, hyphen and X, non-ASCII spaces
+_NOT_ASCII_CHARS = "０１２３４５６７８９－ｘＸ" + _SPACES[1:]
 # Fast path for text that is not full-width: encode with one byte per character, map the
 # characters a candidate may contain to "0" and find runs of eleven or more.
 _RUN_BYTES = bytes(48 if chr(i) in "0123456789 -Xx" else 46 for i in range(256))
@@ -121,7 +128,7 @@ def find_personal_data_each(
 ) -> list[list[Hit]]:
     """``find_personal_data`` of each text, in one scan of them all when none is full-width."""
     joined = "\n".join(texts)  # no candidate run crosses a line break
-    if _full_width(joined):
+    if _needs_full_scan(joined):
         return [find_personal_data(text, kinds) for text in texts]
     found: list[list[Hit]] = [[] for _ in texts]
     hits = _hits(_ascii_numbers(joined), kinds)
@@ -134,18 +141,18 @@ def find_personal_data_each(
     return found
 
 
-def _full_width(text: str) -> bool:
-    """Whether ``text`` holds a full-width digit, hyphen or check character (the ASCII fast
-    path cannot read them). Twelve substring searches: a regular expression is five times slower.
+def _needs_full_scan(text: str) -> bool:
+    """Whether ``text`` holds a character of a number that the ASCII fast path cannot read.
+    A substring search each: a regular expression is five times slower.
     """
-    return any(char in text for char in _FULL_WIDTH_CHARS)
+    return any(char in text for char in _NOT_ASCII_CHARS)
 
 
 def _numbers(text: str) -> list[tuple[int, tuple[_Number, ...]]]:
     """(offset, numbers) of the stretches of ``text`` that hold numbers."""
     if len(text) < _SHORT and not _CANDIDATE.search(text):
         return []  # every number lies in a candidate run; for a title one search says none
-    if _full_width(text):
+    if _needs_full_scan(text):
         return [(0, _scan(text))]
     return _ascii_numbers(text)
 
@@ -214,7 +221,7 @@ def _mask_span(span: str, kind: str, number: str) -> str:
     hidden = len(number) - keep_head - keep_tail
     out, seen = [], 0
     for char in span:
-        if char in " -－":
+        if char in _SEPARATORS:
             out.append(char)
             continue
         out.append("*" if keep_head <= seen < keep_head + hidden else char)

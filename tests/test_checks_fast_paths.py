@@ -58,8 +58,8 @@ _NUMBERS = {  # number: group lengths it is written in
     "4539453945394537": (4, 4, 4, 4),  # no 0, 1 or 2
 }
 _FILLER = ["", "电话", "，", "\n", " ", "-", "x", "X", "1", "2026", "138", "1234"]
-_SEPARATORS = ["", " ", "  ", "-", "－", " - "]
-_FULL_WIDTH = str.maketrans("0123456789Xx", "０１２３４５６７８９ｘｘ")
+_SEPARATORS = ["", " ", "  ", "-", "－", " - ", "\xa0", "\u3000", "\xa0 "]
+_FULL_WIDTH = str.maketrans("0123456789Xx", "０１２３４５６７８９Ｘｘ")
 
 
 @st.composite

@@ -58,6 +58,9 @@ SCAN_CASES = [
     ("12 is not a mobile prefix", "12812345678", []),
     ("valid ID", f"身份证号：{ID_OK}", ["id_card"]),
     ("valid ID lower-case x", f"身份证号{ID_OK.lower()}", ["id_card"]),
+    ("valid ID full-width capital X", f"身份证号{ID_OK[:-1]}Ｘ", ["id_card"]),
+    ("mobile split by no-break spaces", "手机：138\xa01234\xa05678", ["mobile"]),
+    ("mobile split by ideographic spaces", "手机：138\u30001234\u30005678", ["mobile"]),
     ("valid ID ending in a full-width x", f"身份证号{ID_OK[:17]}ｘ", ["id_card"]),
     ("ID built from a birth date", id_number("51010420010203123"), ["id_card"]),
     ("masked ID passes", "身份证号51**************23", []),
@@ -91,6 +94,8 @@ MASK_CASES = [
     (f"卡号{CARD_OK}号", "卡号4111********1111号"),
     ("已脱敏138****1234", "已脱敏138****1234"),
     (f"错号{ID_WRONG_CHECK}", f"错号{ID_WRONG_CHECK}"),
+    (f"身份证{ID_OK[:-1]}Ｘ", "身份证11*************02Ｘ"),
+    ("电话138\xa01234\u30005678", "电话138\xa0****\u30005678"),
 ]
 
 
@@ -144,6 +149,16 @@ def test_excerpt_never_cuts_a_number_in_two(width: int) -> None:
     excerpt = excerpt_around(text, start, start + 4, width)
     assert "138****5678" in excerpt
     assert not re.search(r"\d{5,}", excerpt)
+
+
+@pytest.mark.parametrize("width", range(30, 62, 3))
+def test_excerpt_cut_inside_a_run_of_numbers_shows_no_unmasked_digits(width: int) -> None:
+    """A roster flattened into one line of numbers: the window cannot widen to the end of the
+    run, and the number it cuts must come out masked all the same."""
+    roster = " ".join(f"1390000{n:04d} {id_number(f'5101011986021{n:04d}')}" for n in range(6))
+    text = f"名单：{roster}"
+    excerpt = excerpt_around(text, 0, 3, width)
+    assert excerpt.endswith("…") and excerpt[:-1] in mask_personal_data(text)
 
 
 @pytest.mark.parametrize(
