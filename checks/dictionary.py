@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -24,7 +23,7 @@ def parse_dictionary(text: str, source: str = "<dictionary>") -> tuple[WordingTe
         if not line:
             continue
         if line.startswith("!"):
-            entries.append(WordingTerm(unicodedata.normalize("NFKC", line[1:].strip()), None))
+            entries.append(WordingTerm(line[1:].strip(), None))  # as written, like the posts
             continue
         parts = [part.strip() for part in line.split("\t") if part.strip()]
         if len(parts) != 2:

@@ -87,6 +87,14 @@ def test_extra_dictionary_and_allowed_phrase(tmp_path: Path) -> None:
     assert "“成都市政俯”（应为“成都市政府”）" in found.description
 
 
+def test_allowed_phrase_with_full_width_punctuation_is_matched_as_written() -> None:
+    terms = parse_dictionary("!更正：攻府\n")
+    assert terms == (WordingTerm("更正：攻府", None),)
+    policy = Policy().with_wording_terms(terms)
+    assert "wording_error" not in run(one("更正：攻府应为政府，特此致歉。"), policy)
+    assert "wording_error" in run(one("更正：攻府应为政府，特此致歉。"))
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [("只有一列\n", "x.txt:1"), ("# c\n错\t对\t多\n", "x.txt:2")],
