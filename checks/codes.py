@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from checks.model import Severity
 
 PROBLEM_LABELS: dict[str, str] = {
@@ -25,3 +27,12 @@ SEVERITY: dict[str, Severity] = {
     code: Severity.SERIOUS
     for code in ("privacy_leak", "commercial_content", "filing_mismatch", "unreachable")
 }  # fmt: skip
+
+#: What a finding stands for besides its own code: a zombie account is dormant too, and the
+#: empty-shell rule is not run on it (zombie supersedes both), so neither is rectified.
+COVERS: dict[str, frozenset[str]] = {"zombie": frozenset({"dormant", "empty_shell"})}
+
+
+def still_failing(codes: Collection[str]) -> set[str]:
+    """The problems an inspection that found ``codes`` cannot count as rectified."""
+    return set(codes).union(*(COVERS.get(code, ()) for code in codes))

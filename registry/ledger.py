@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import and_, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from checks.codes import still_failing
 from checks.model import Evidence, Finding
 from checks.privacy import mask_personal_data
 from registry.bulk import first_free_id, insert_rows, sync_id_sequence
@@ -253,7 +254,8 @@ async def apply_recheck(
     actor: str = "monitor",
 ) -> list[tuple[int, str]]:
     """Re-check results: the account's 待复核 entries (any quarter) become 已销号 when their
-    problem is gone, else 复核未通过. Other entries are left alone."""
+    problem is gone, else 复核未通过 (a zombie finding keeps dormant and empty-shell entries
+    failing: ``checks.codes.COVERS``). Other entries are left alone."""
     return await apply_rechecks(conn, {account_pk: found_codes}, at=at, run_id=run_id, actor=actor)
 
 
@@ -268,6 +270,7 @@ async def apply_rechecks(
     """``apply_recheck`` for many accounts: ``found`` maps account pk -> problem codes found."""
     if not found:
         return []
+    failing = {pk: still_failing(codes) for pk, codes in found.items()}
     result = await conn.execute(
         select(ledger_entries.c.id, ledger_entries.c.account_pk, ledger_entries.c.problem_code)
         .where(
@@ -280,7 +283,7 @@ async def apply_rechecks(
         (
             entry_id,
             LedgerStatus.AWAITING_RECHECK.value,
-            LedgerStatus.REOPENED if code in found[pk] else LedgerStatus.CLOSED,
+            LedgerStatus.REOPENED if code in failing[pk] else LedgerStatus.CLOSED,
         )
         for entry_id, pk, code in result
     ]

@@ -174,6 +174,23 @@ async def test_recheck_closes_fixed_entries_and_reopens_the_others(db: Database)
     await ledger.update_status(db, mine["privacy_leak"], "整改中", actor="张三", note="", at=LATER)
 
 
+async def test_a_dormant_account_gone_zombie_is_not_rectified(db: Database) -> None:
+    """Zombie supersedes dormant and empty shell: a re-check that finds only ``zombie`` has
+    not seen either problem go away."""
+    (pk,) = await open_accounts(db, 1)
+    await record(db, pk, [dormant(), privacy()])
+    ids = {r["problem_code"]: r["entry_id"] for r in await list_entries(db)}
+    for entry in ids.values():
+        await ledger.update_status(db, entry, "待复核", actor="张三", note="已整改", at=LATER)
+    async with db.write() as conn:
+        moved = await ledger.apply_recheck(
+            conn, account_pk=pk, found_codes={"zombie"}, at=LATER, run_id=None
+        )
+    assert sorted(moved) == sorted(
+        [(ids["dormant"], "复核未通过"), (ids["privacy_leak"], "已销号")]
+    )
+
+
 async def test_passed_deadlines_make_entries_overdue_once(db: Database) -> None:
     first, second, third = await open_accounts(db, 3)
     await record(db, first, [dormant()], deadline=date(2026, 12, 3))
