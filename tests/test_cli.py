@@ -74,6 +74,13 @@ def test_bad_import_exits_1_with_file_row_column(cli, tmp_path: Path) -> None:  
     assert json.loads(cli("accounts", "list", "--json").stdout) == []
 
 
+def test_sample_seed_out_of_range_is_a_usage_error(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cli("accounts", "import", str(write_csv(tmp_path / "inv.csv", sample_rows(4))))
+    result = cli("sample", "draw", "--quarter", "2026Q4", "--seed", str(2**63))
+    assert result.exit_code == 2 and "--seed" in result.stderr
+    assert cli("sample", "draw", "--quarter", "2026Q4", "--seed", str(2**63 - 1)).exit_code == 0
+
+
 def test_lifecycle_refusal_exits_1(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     rows = sample_rows(1)
     cli("accounts", "import", str(write_csv(tmp_path / "inv.csv", rows)))

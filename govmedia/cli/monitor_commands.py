@@ -35,7 +35,7 @@ def sample() -> None:
 
 @sample.command("draw")
 @click.option("--quarter", required=True, help="季度, 如 2026Q4")
-@click.option("--seed", type=int, help="随机种子 (默认随机生成并记录)")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="随机种子 (默认随机生成并记录)")
 @click.option("--ratio", type=float, help="抽查比例 (默认配置中的 [sampling] ratio)")
 @click.option("--allow-below-minimum", is_flag=True, help="允许低于最低比例")
 @click.option("--redraw", is_flag=True, help="重新抽样 (原样本留档)")
