@@ -216,10 +216,19 @@ def _entry_url(entry: Any) -> str | None:
     return guid if guid.startswith(("http://", "https://")) else None
 
 
+_ASCII_MARKERS = tuple(m.encode() for m in _CHALLENGE_MARKERS if m.isascii())
+# Chinese pages come in UTF-8 or GBK (GB18030 encodes the markers' characters as GBK does);
+# searched as bytes, so that no charset needs guessing
+_HAN_MARKERS = tuple(
+    {m.encode(code) for m in _CHALLENGE_MARKERS if not m.isascii() for code in ("utf-8", "gb18030")}
+)
+
+
 def looks_like_challenge(body: bytes) -> bool:
     """Whether ``body`` reads like an anti-bot challenge or captcha page."""
-    head = body[:65536].decode("utf-8", "replace").lower()
-    return any(marker in head for marker in _CHALLENGE_MARKERS)
+    head = body[:65536]
+    lowered = head.lower()  # ASCII letters only: GBK's trailing bytes are not compared lowered
+    return any(m in lowered for m in _ASCII_MARKERS) or any(m in head for m in _HAN_MARKERS)
 
 
 def _parse_xml(body: bytes, content_type: str | None, url: str) -> ParsedFeed:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from monitor.feeds import SHANGHAI, parse_date, parse_feed
+from monitor.feeds import SHANGHAI, looks_like_challenge, parse_date, parse_feed
 from monitor.sim_content import CHALLENGE_PAGE, MALFORMED, render
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=SHANGHAI)
@@ -235,6 +235,14 @@ def test_html_pages_are_not_feeds() -> None:
     assert not page.ok and not page.challenge
     challenge = parse_feed(CHALLENGE_PAGE, "text/html", "u")
     assert not challenge.ok and challenge.challenge
+
+
+@pytest.mark.parametrize("charset", ["utf-8", "gbk", "gb18030", "gb2312"])
+def test_chinese_challenge_page_in_any_chinese_charset(charset: str) -> None:
+    page = f'<html><head><meta charset="{charset}"><title>安全验证</title></head>'
+    page += "<body>请完成验证后继续访问</body></html>"
+    assert looks_like_challenge(page.encode(charset))
+    assert not looks_like_challenge("<html><body>政务公开</body></html>".encode(charset))
 
 
 def test_body_is_never_taken_for_a_file_name(tmp_path: object) -> None:
