@@ -28,6 +28,9 @@ V = TypeVar("V")
 WIDE_ROOT = 48
 #: Gate keys up to which the regular-expression gate pays off.
 GATE_KEYS = 256
+#: Appended to every text searched: pyahocorasick 2.x's ``iter_long`` drops a match that ends
+#: the text while a longer term is still open there (terms ``攻`` and ``攻府``, text ``…攻``).
+_END = "\x00"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +56,7 @@ class Matcher(Generic[V]):
     def __init__(self, entries: Iterable[tuple[str, V]], gate: Iterable[str] | None = None) -> None:
         terms: dict[str, V] = {}
         for term, value in entries:
-            if term:
+            if term and _END not in term:
                 terms.setdefault(term, value)
         self.size = len(terms)
         self._utf8 = len({term[0] for term in terms}) > WIDE_ROOT
@@ -94,12 +97,12 @@ class Matcher(Generic[V]):
         if self._utf8:
             raw = text.encode("utf-8", "surrogatepass")
             chars = seen = 0  # the characters of raw[:seen]
-            for last, (term, value) in self._automaton.iter_long(raw.decode("latin-1")):
+            for last, (term, value) in self._automaton.iter_long(raw.decode("latin-1") + _END):
                 chars += len(raw[seen : last + 1].decode("utf-8", "surrogatepass"))
                 seen = last + 1
                 found.append(Match(chars - len(term), chars, term, value))
         else:
-            for last, (term, value) in self._automaton.iter_long(text):
+            for last, (term, value) in self._automaton.iter_long(text + _END):
                 found.append(Match(last + 1 - len(term), last + 1, term, value))
         return found
 

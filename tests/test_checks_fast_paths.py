@@ -11,7 +11,7 @@ from itertools import accumulate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from checks.matcher import Matcher
+from checks.matcher import WIDE_ROOT, Matcher
 from checks.model import ReviewRecord
 from checks.policy import REVIEW_LEVELS
 from checks.privacy import _scan, find_personal_data, find_personal_data_each
@@ -124,6 +124,37 @@ def test_gate_passes_exactly_the_texts_that_hold_a_key(
 def test_gate_over_several_texts_is_that_of_each(keys: set[str], texts: list[str]) -> None:
     matcher = Matcher([(key, key) for key in sorted(keys | {"国\n政"})], gate=keys)
     assert matcher.find_each(texts) == [matcher.find(text) for text in texts]
+
+
+def _leftmost_longest(terms: set[str], text: str) -> list[tuple[int, int, str]]:
+    """The definition: from left to right, the longest term starting here, then past it."""
+    found, i = [], 0
+    while i < len(text):
+        term = max((t for t in terms if text.startswith(t, i)), key=len, default=None)
+        if term is None:
+            i += 1
+            continue
+        found.append((i, i + len(term), term))
+        i += len(term)
+    return found
+
+
+# Many first characters absent from the texts: the matcher then runs on UTF-8 bytes.
+_WIDE = {chr(0x9000 + k) + "字" for k in range(WIDE_ROOT + 1)}
+
+
+@settings(max_examples=400)
+@given(
+    st.sets(st.text(alphabet="政府攻党", min_size=1, max_size=3), min_size=1, max_size=6),
+    st.text(alphabet="政府攻党", max_size=12),
+    st.booleans(),
+)
+def test_matcher_finds_the_leftmost_longest_terms(terms: set[str], text: str, wide: bool) -> None:
+    entries = sorted(terms | _WIDE) if wide else sorted(terms)
+    matcher = Matcher([(term, term) for term in entries])
+    assert matcher._utf8 is wide
+    found = [(m.start, m.end, m.term) for m in matcher.find(text)]
+    assert found == _leftmost_longest(terms, text)
 
 
 # Review times around a publication at 10:00 Shanghai time: naive (Shanghai) or in UTC.
