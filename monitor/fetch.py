@@ -38,7 +38,7 @@ from email.utils import parsedate_to_datetime
 from operator import attrgetter
 from types import TracebackType
 from typing import Self, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 import structlog
@@ -77,6 +77,7 @@ _ACCEPT = (
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 )
 _ERROR_BODY_LIMIT = 65536
+_REDIRECTS = frozenset((301, 302, 303, 307, 308))
 
 
 @dataclass
@@ -108,6 +109,7 @@ class _Outcome:
     retryable: bool = False
     retry_after_s: float | None = None
     result: FetchResult | None = None  # filled for a response that ends the fetch as is
+    redirect_to: str | None = None  # a redirect's target, fetched next under its own host
 
 
 class Fetcher:
@@ -198,12 +200,8 @@ class Fetcher:
         if self._session is None or self._pool is None:
             raise RuntimeError("use Fetcher as 'async with Fetcher(...) as fetcher'")
         started = time.monotonic()
-        try:
-            parts = urlsplit(url)
-            hostname = parts.hostname
-        except ValueError:
-            hostname = None
-        if hostname is None or parts.scheme not in ("http", "https"):
+        hostname = _http_hostname(url)
+        if hostname is None:
             result = FetchResult(url, FetchStatus.NETWORK, error="not an http(s) URL", host="")
             log.info("fetch.done", url=url, status=result.status, error=result.error)
             return result
@@ -216,7 +214,7 @@ class Fetcher:
         attempts = 0
         while True:
             attempts += 1
-            outcome = await self._attempt(host, url, headers)
+            outcome = await self._follow(host, url, headers)
             host.stats.attempts += 1
             host.stats.attempt_statuses[outcome.status] += 1
             if not outcome.retryable or attempts > self.settings.retries:
@@ -240,6 +238,7 @@ class Fetcher:
             error=outcome.error,
             retry_after_s=outcome.retry_after_s,
         )
+        result.url = url  # the account's address, wherever its redirects led
         result.attempts = attempts
         result.elapsed_s = time.monotonic() - started
         result.host = host.key
@@ -310,6 +309,24 @@ class Fetcher:
         except BaseException:
             self._global.release()
             raise
+
+    async def _follow(self, host: _Host, url: str, headers: dict[str, str]) -> _Outcome:
+        """One attempt: the request, then each redirect under its own host's limits and pace
+        (a gateway that redirects to a platform must not bypass the platform's)."""
+        hops = 0
+        while True:
+            outcome = await self._attempt(host, url, headers)
+            if outcome.redirect_to is None:
+                return outcome
+            hops += 1
+            if hops > self.settings.max_redirects:
+                return _Outcome(FetchStatus.HTTP_ERROR, outcome.http_status, "too many redirects")
+            url = outcome.redirect_to
+            hostname = _http_hostname(url)
+            if hostname is None:
+                error = f"redirected to a URL that is not http(s): {url}"[:300]
+                return _Outcome(FetchStatus.HTTP_ERROR, outcome.http_status, error)
+            host = self._host(hostname)
 
     async def _attempt(self, host: _Host, url: str, headers: dict[str, str]) -> _Outcome:
         await host.semaphore.acquire()
@@ -384,7 +401,7 @@ class Fetcher:
             async with (
                 asyncio.timeout(s.total_timeout_s),
                 self._session.get(
-                    url, headers=headers, max_redirects=s.max_redirects, auto_decompress=False
+                    url, headers=headers, allow_redirects=False, auto_decompress=False
                 ) as resp,
             ):
                 return await self._classify(url, resp)
@@ -402,8 +419,6 @@ class Fetcher:
                 ),
                 None,
             )
-        except aiohttp.TooManyRedirects:
-            return _Outcome(FetchStatus.HTTP_ERROR, error="too many redirects"), None
         except (aiohttp.InvalidURL, ValueError) as exc:
             return _Outcome(FetchStatus.NETWORK, error=f"invalid URL: {exc}"), None
         except (aiohttp.ClientError, OSError) as exc:
@@ -438,6 +453,9 @@ class Fetcher:
                 _Outcome(FetchStatus.OK, status, result=result),
                 _Body(body, resp.headers.get("Content-Type"), coding),
             )
+        if status in _REDIRECTS and "Location" in resp.headers:
+            target = urljoin(str(resp.url), resp.headers["Location"].strip())
+            return _Outcome(FetchStatus.HTTP_ERROR, status, redirect_to=target), None
         head = await _read_capped(resp, _ERROR_BODY_LIMIT, truncate=True) or b""
         try:
             head = content_coding.decode(
@@ -559,6 +577,16 @@ def _retry_after(value: str | None) -> float | None:
     if moment.tzinfo is None:  # the asctime form: HTTP dates are GMT, whatever the machine's zone
         moment = moment.replace(tzinfo=UTC)
     return max(0.0, moment.timestamp() - time.time())
+
+
+def _http_hostname(url: str) -> str | None:
+    """The host name of an http(s) URL; ``None`` for anything else."""
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:
+        return None
+    return hostname if hostname and parts.scheme in ("http", "https") else None
 
 
 def interleave_by_host(items: Iterable[T], url: Callable[[T], str]) -> list[T]:

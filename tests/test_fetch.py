@@ -301,6 +301,39 @@ RSS = (
 )
 
 
+async def test_redirects_are_followed_each_under_its_own_hosts_limits(pool: object) -> None:
+    """A gateway (127.0.0.1) redirecting to a paced platform (localhost) must not bypass the
+    platform's minimum interval; loops and non-http targets end as http errors."""
+    arrived: list[float] = []
+
+    async def feed(_: web.Request) -> web.Response:
+        arrived.append(time.monotonic())
+        return web.Response(body=RSS, content_type="application/rss+xml")
+
+    async def moved(request: web.Request) -> web.Response:
+        raise web.HTTPFound(f"http://localhost:{request.url.port}/feed")
+
+    async def loop(_: web.Request) -> web.Response:
+        raise web.HTTPFound("/loop")
+
+    async def elsewhere(_: web.Request) -> web.Response:
+        raise web.HTTPMovedPermanently("ftp://127.0.0.1/feed.xml")
+
+    settings = fast_settings(hosts={"localhost": HostLimits(min_interval_s=0.3)})
+    routes = {"/moved": moved, "/feed": feed, "/loop": loop, "/elsewhere": elsewhere}
+    async with serve(routes) as base, Fetcher(settings, pool=pool) as fetcher:
+        results = await asyncio.gather(*(fetcher.fetch(f"{base}/moved") for _ in range(3)))
+        looped = await fetcher.fetch(f"{base}/loop")
+        odd = await fetcher.fetch(f"{base}/elsewhere")
+    assert [r.status for r in results] == [FetchStatus.OK] * 3
+    assert results[0].url == f"{base}/moved" and results[0].final_url.startswith("http://localhost")
+    assert [p.title for p in results[0].posts or []] == ["a"]
+    assert min(b - a for a, b in itertools.pairwise(arrived)) >= 0.28, arrived
+    assert looped.status is FetchStatus.HTTP_ERROR and looped.error == "too many redirects"
+    assert odd.status is FetchStatus.HTTP_ERROR and odd.http_status == 301
+    assert odd.error is not None and "ftp://" in odd.error
+
+
 async def test_host_and_global_concurrency_limits(pool: object) -> None:
     """Requests in flight at once, counted by the server (no timing involved)."""
 
