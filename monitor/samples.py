@@ -51,8 +51,14 @@ async def draw_in(
             f"{quarter} 已于 {existing['drawn_at']:%Y-%m-%d} 抽样(样本 #{existing['id']});如需重新抽样请加 --redraw(将留档)"
         )
     population = [
-        Candidate(pk, region, platform, Quarter.parse(last) if last else None)
-        for pk, region, platform, last in await monitoring.sampling_population(conn)
+        Candidate(
+            pk,
+            region,
+            platform,
+            Quarter.parse(inspected) if inspected else None,
+            Quarter.parse(attempted) if attempted else None,
+        )
+        for pk, region, platform, inspected, attempted in await monitoring.sampling_population(conn)
     ]
     keys = {c.key for c in population}
     recheck = (await ledger.overdue_account_pks(conn, today=shanghai_today(request.now))) & keys

@@ -17,9 +17,12 @@ The rules (四川 2021 plan, item 十九: 季度抽查比例不低于25%):
   ahead of everything else for the places left under the quota; it does not force the quota
   open, or the first quarter of a new inventory would be a 100% inspection. In a new stratum of
   ``n`` accounts the never-inspected fill the whole quota for ``ceil(n / quota) ≤ 4`` quarters, so
-  everyone is inspected within the first four quarters.
+  everyone is inspected within the first four quarters. Among the never-inspected, those never
+  attempted go first, then those attempted longest ago (``last_attempted``): an account whose
+  inspection cannot complete (no feed, a blocked platform) takes its turn instead of being
+  drawn at random each quarter, crowding out the others.
 * **Random.** Places still free are filled by a seeded random choice among the other accounts.
-  The randomness is a ranking by ``sha256("strata-rotation-v1:{seed}:{quarter}:{key}")`` (smaller
+  The randomness is a ranking by ``sha256("strata-rotation-v2:{seed}:{quarter}:{key}")`` (smaller
   first), never ``hash()`` or the ``random`` module. The same rank breaks ties among rotation
   accounts, after "longest uninspected first".
 * **Re-check.** Accounts with an open rectification entry past its deadline (``recheck``) are
@@ -56,8 +59,8 @@ from typing import Any, NamedTuple
 from monitor.quarter import Quarter
 from registry.codes import city_of, region_code_problem
 
-ALGORITHM = "strata-rotation-v1"
-DIGEST_FORMAT = "govmedia-population-v1"
+ALGORITHM = "strata-rotation-v2"
+DIGEST_FORMAT = "govmedia-population-v2"
 
 DEFAULT_RATIO = 0.25
 DEFAULT_MINIMUM_RATIO = 0.25  # 四川 2021 plan, item 十九: 季度抽查比例不低于25%
@@ -103,13 +106,15 @@ class Candidate:
 
     ``key`` is the internal account id; ``last_inspected`` the latest quarter in which the
     account was actually inspected (``None``: never). A ``last_inspected`` at or after the quarter
-    being drawn (a redraw of an earlier quarter) counts as recent.
+    being drawn (a redraw of an earlier quarter) counts as recent. ``last_attempted``: the latest
+    quarter with an inspection of the account, complete or not (``None``: never).
     """
 
     key: int
     region_code: str
     platform: str
     last_inspected: Quarter | None = None
+    last_attempted: Quarter | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.key, bool) or not isinstance(self.key, int):
@@ -121,11 +126,12 @@ class Candidate:
             raise SamplingError(f"account {self.key}: region code {self.region_code!r}: {problem}")
         if not isinstance(self.platform, str) or not self.platform.strip():
             raise SamplingError(f"account {self.key}: platform is empty")
-        if self.last_inspected is not None and not isinstance(self.last_inspected, Quarter):
-            raise SamplingError(
-                f"account {self.key}: last_inspected must be a Quarter or None, "
-                f"not {self.last_inspected!r}"
-            )
+        for name in ("last_inspected", "last_attempted"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Quarter):
+                raise SamplingError(
+                    f"account {self.key}: {name} must be a Quarter or None, not {value!r}"
+                )
 
     @property
     def stratum(self) -> Stratum:
@@ -313,16 +319,23 @@ def quota(ratio: float, size: int) -> int:
 def population_digest(population: Iterable[Candidate]) -> str:
     """SHA-256 (hex) of the canonical population: one JSON row per account, sorted by key.
 
-    Independent of the input order; any change of an account's key, region code, platform or
-    last inspection, or of membership, changes it.
+    Independent of the input order; any change of an account's key, region code, platform,
+    last inspection or last attempt, or of membership, changes it.
     """
     digest = hashlib.sha256(f"{DIGEST_FORMAT}\n".encode())
     for c in sorted(population, key=lambda c: c.key):
         last = None if c.last_inspected is None else str(c.last_inspected)
-        row = json.dumps([c.key, c.region_code, c.platform, last], ensure_ascii=False)
+        tried = None if c.last_attempted is None else str(c.last_attempted)
+        row = json.dumps([c.key, c.region_code, c.platform, last, tried], ensure_ascii=False)
         digest.update(row.encode("utf-8"))
         digest.update(b"\n")
     return digest.hexdigest()
+
+
+def _attempt_order(candidate: Candidate) -> tuple[int, int]:
+    """Never attempted first, then the longest ago."""
+    last = candidate.last_attempted
+    return (0, 0) if last is None else (last.year, last.q)
 
 
 def _rank(seed: int, quarter: Quarter, key: int) -> bytes:
@@ -390,6 +403,7 @@ def draw(
         ]
         overdue.sort(key=lambda c: c.last_inspected or overdue_at)  # stable: rank breaks ties
         never = [c for c in ranked if c.last_inspected is None]
+        never.sort(key=_attempt_order)  # stable: rank breaks ties
         rotation = overdue + never[: max(0, places - len(overdue))]
         for c in rotation:
             chosen[c.key] = Reason.ROTATION

@@ -92,24 +92,37 @@ def _new_id(result: Any) -> int:
 # --- samples ------------------------------------------------------------------------------
 
 
-async def sampling_population(conn: AsyncConnection) -> list[tuple[int, str, str, str | None]]:
-    """Active accounts as (pk, region code, platform, last quarter with a complete inspection)."""
+async def sampling_population(
+    conn: AsyncConnection,
+) -> list[tuple[int, str, str, str | None, str | None]]:
+    """Active accounts as (pk, region code, platform, last quarter with a complete inspection,
+    last quarter with any inspection)."""
+    complete = case((inspections.c.outcome != "incomplete", runs.c.quarter))
     last = (
-        select(inspections.c.account_pk, func.max(runs.c.quarter).label("quarter"))
+        select(
+            inspections.c.account_pk,
+            func.max(complete).label("inspected"),
+            func.max(runs.c.quarter).label("attempted"),
+        )
         .join(runs, inspections.c.run_id == runs.c.id)
-        .where(inspections.c.outcome != "incomplete")
         .group_by(inspections.c.account_pk)
         .subquery()
     )
     query = (
-        select(accounts.c.id, accounts.c.region_code, accounts.c.platform, last.c.quarter)
+        select(
+            accounts.c.id,
+            accounts.c.region_code,
+            accounts.c.platform,
+            last.c.inspected,
+            last.c.attempted,
+        )
         .outerjoin(last, last.c.account_pk == accounts.c.id)
         .where(accounts.c.status == Status.ACTIVE.value)
         .order_by(accounts.c.id)
     )
     return [
-        (pk, region, platform, quarter)
-        for pk, region, platform, quarter in await conn.execute(query)
+        (pk, region, platform, done, tried)
+        for pk, region, platform, done, tried in await conn.execute(query)
     ]
 
 

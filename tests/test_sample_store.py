@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 from conftest import META, TODAY, sample_rows, write_csv
+from monitorfixtures import monitor_settings
 
 from monitor.quarter import Quarter
+from monitor.run import Context, RunRequest, run_inspection
 from monitor.samples import DrawRequest, SampleRefused, draw_sample, show_sample
 from monitor.sampling import SamplingSettings
 from registry.db import Database
@@ -55,3 +57,24 @@ async def test_below_minimum_ratio_refused_unless_allowed(db: Database, tmp_path
 async def test_show_before_draw_is_refused(db: Database) -> None:
     with pytest.raises(SampleRefused, match="尚未抽样"):
         await show_sample(db, Q)
+
+
+async def test_accounts_whose_inspection_never_completes_take_turns(
+    db: Database, tmp_path: Path
+) -> None:
+    """Eight accounts without a feed (every inspection incomplete), two drawn a quarter: each
+    is drawn once in four quarters, not at random again each quarter."""
+    rows = sample_rows(8)
+    for index, row in enumerate(rows):
+        row.update(region_code="510104", platform="微信公众号", feed_url="")
+        row.update(account_id=f"wx{index}", sponsor=f"成都市锦江区单位{index}")
+    await import_inventory(db, write_csv(tmp_path / "inv.csv", rows), META, TODAY)
+    context = Context.from_settings(monitor_settings())
+    drawn: list[int] = []
+    for quarter in (Quarter(2026, 1), Quarter(2026, 2), Quarter(2026, 3), Quarter(2026, 4)):
+        now = datetime(2026, 3 * quarter.q - 1, 15, 9, 0, tzinfo=SHANGHAI)
+        _, sample = await draw_sample(db, SETTINGS, DrawRequest(quarter, "t", now, seed=1))
+        summary = await run_inspection(db, context, RunRequest(quarter, as_of=now, now=now))
+        assert summary.incomplete_by_reason == {"no_feed": 2}
+        drawn += sample.keys()
+    assert sorted(drawn) == list(range(1, 9))

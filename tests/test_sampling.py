@@ -265,6 +265,26 @@ def test_no_inspected_account_waits_four_quarters(
         quarter = quarter.next()
 
 
+@pytest.mark.parametrize("seed", range(10))
+def test_never_inspected_take_turns_by_their_last_attempt(seed: int) -> None:
+    """Accounts whose inspection never completes (no feed) are drawn in turn; an account never
+    attempted goes before them."""
+    population = [Candidate(k, "510104", "微信公众号") for k in range(1, 9)]
+    quarter, drawn = Q, []
+    for _ in range(4):
+        keys = draw(quarter, seed, population, ratio=0.25).keys()
+        drawn += keys
+        population = [
+            dataclasses.replace(c, last_attempted=quarter) if c.key in keys else c
+            for c in population
+        ]
+        quarter = quarter.next()
+    assert sorted(drawn) == list(range(1, 9))
+    tried = [dataclasses.replace(c, last_attempted=Q) for c in population]
+    newcomer = Candidate(9, "510104", "微信公众号")
+    assert draw(quarter, seed, [*tried, newcomer], ratio=0.25).reason_of(9) is Reason.ROTATION
+
+
 def test_overdue_accounts_go_in_even_beyond_the_quota() -> None:
     long_ago = Q.shift(-6)
     overdue = [Candidate(k, "510104", "抖音", long_ago) for k in range(1, 7)]
@@ -365,6 +385,7 @@ def test_digest_identifies_the_population(
         ),
         dataclasses.replace(target, platform=target.platform + "X"),
         dataclasses.replace(target, last_inspected=Q if target.last_inspected is None else None),
+        dataclasses.replace(target, last_attempted=Q if target.last_attempted is None else None),
     ]
     for changed in changes:
         altered = [*population[:index], changed, *population[index + 1 :]]
