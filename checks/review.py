@@ -1,7 +1,9 @@
 """Unreviewed posts (有发布无审核, 先发后审): a complete review must precede publication.
 
 A post published within ``window_days`` before the time point is matched to a review record by
-URL, else by normalised title. It is a problem when no record matches, when a review time is
+URL, else by normalised title: a record found by title is one that names no other post of the
+window by URL, and it vouches for one post only (one record per published post: a daily column
+under one title is not cleared by a single record). It is a problem when no record matches, when a review time is
 later than the publication time (exact comparison: the same minute passes, one minute later
 fails), or when a required level has no review time. Undated posts cannot be placed in the
 window and are not judged.
@@ -48,10 +50,10 @@ def _wall_clock(moment: datetime) -> datetime:
     return datetime.combine(moment, moment.time())  # naive; cheaper than replace()
 
 
-def _any_passes(
+def _first_passing(
     records: list[ReviewRecord], published: datetime, local: datetime, required: tuple[bool, ...]
-) -> bool:
-    """Whether ``record_problems`` is empty for one of ``records``, without building messages.
+) -> ReviewRecord | None:
+    """The first of ``records`` whose ``record_problems`` is empty, without building messages.
 
     ``local`` is the naive Shanghai wall-clock time of ``published``; ``required`` flags the
     required levels in the order of ``REVIEW_LEVELS``.
@@ -64,8 +66,8 @@ def _any_passes(
             elif moment > (local if moment.tzinfo is None else published):
                 break
         else:
-            return True
-    return False
+            return record
+    return None
 
 
 def record_problems(
@@ -113,24 +115,26 @@ class _Index:
                 index.setdefault(norm, []).append(record)
         return index
 
-    def candidates(self, item: Item) -> list[ReviewRecord]:
-        if not self.reviews:  # an account without records: nothing to normalise and look up
+    def naming(self, item: Item) -> list[ReviewRecord]:
+        """The records whose URL is the post's."""
+        url = item.post.url
+        if not self.reviews or not url:  # an account without records: nothing to look up
             return []
-        post = item.post
-        if post.url:
-            found = self.by_raw_url.get(post.url)
-            if found:
-                return found
-            if self._by_url is None:
-                self._by_url = self._build("url")
-            found = self._by_url.get(normalise_url(post.url))
-            if found:
-                return found
-        if post.title:
-            if self._by_title is None:
-                self._by_title = self._build("title")
-            return self._by_title.get(normalise_title(post.title), [])
-        return []
+        found = self.by_raw_url.get(url)
+        if found:
+            return found
+        if self._by_url is None:
+            self._by_url = self._build("url")
+        return self._by_url.get(normalise_url(url), [])
+
+    def titled(self, item: Item) -> list[ReviewRecord]:
+        """The records whose title is the post's."""
+        title = item.post.title
+        if not self.reviews or not title:
+            return []
+        if self._by_title is None:
+            self._by_title = self._build("title")
+        return self._by_title.get(normalise_title(title), [])
 
 
 def check_reviews(feed: Feed, reviews: Sequence[ReviewRecord], policy: Policy) -> list[Finding]:
@@ -140,20 +144,27 @@ def check_reviews(feed: Feed, reviews: Sequence[ReviewRecord], policy: Policy) -
     if not posts:
         return []
     index = _Index(reviews)
+    named = [index.naming(item) for item in posts]
+    used = {id(record) for records in named for record in records}
     found = []
     counts = {NO_RECORD: 0, LATE: 0, MISSING: 0}
     required = tuple(level in rule.required_levels for level in REVIEW_LEVELS)
-    for item in posts:
+    for item, records in zip(posts, named, strict=True):
         published = item.published
         assert published is not None
-        records = index.candidates(item)
+        by_title = not records
+        if by_title:
+            records = [r for r in index.titled(item) if id(r) not in used]
         if not records:
             counts[NO_RECORD] += 1
             found.append(evidence(item, NO_RECORD))
             continue
         raw = item.post.published_at  # a naive value is the Shanghai wall-clock time already
         local = raw if raw is not None and raw.tzinfo is None else _wall_clock(published)
-        if _any_passes(records, published, local, required):
+        passing = _first_passing(records, published, local, required)
+        if passing is not None:
+            if by_title:
+                used.add(id(passing))  # it vouches for this post, and no other of that title
             continue
         verdicts = [record_problems(r, published, rule.required_levels) for r in records]
         problems = min(verdicts, key=len)

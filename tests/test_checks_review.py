@@ -153,6 +153,29 @@ def test_one_finding_lists_every_failing_post_in_the_window() -> None:
     assert "先发后审1条" in found.description
 
 
+def test_a_record_found_by_title_vouches_for_one_post() -> None:
+    """A daily column under one title: one record (naming the third issue by URL) clears that
+    issue only; records that name no post of the window clear one post each by title."""
+    days = [AT - timedelta(days=d, hours=8) for d in (3, 2, 1)]
+    posts = [Post("每日一图", f"https://e.gov.cn/tu{n}", day) for n, day in enumerate(days, 1)]
+    early = days[0] - timedelta(days=1)
+    named = full(
+        url="https://e.gov.cn/tu3", title="每日一图", first=early, second=early, final=early
+    )
+    found = run(posts, [named])
+    assert found is not None and [e.url for e in found.evidence] == [
+        "https://e.gov.cn/tu2",
+        "https://e.gov.cn/tu1",
+    ]
+    elsewhere = full(
+        url="https://m.e.gov.cn/p/9", title="每日一图", first=early, second=early, final=early
+    )
+    found = run(posts, [named, elsewhere])  # a link the feed does not use: found by its title
+    assert found is not None and [e.url for e in found.evidence] == ["https://e.gov.cn/tu1"]
+    untitled = full(url=None, title="每日一图", first=early, second=early, final=early)
+    assert run(posts, [named, elsewhere, untitled]) is None
+
+
 def test_window_is_configurable() -> None:
     old = Post("上月稿件", "https://e.gov.cn/old", AT - timedelta(days=40))
     assert run([old], []) is not None
