@@ -196,8 +196,16 @@ def _entry_date(entry: Any) -> datetime | None:
 # --- feedparser formats ------------------------------------------------------------------
 
 
+# What no XML document may hold (so no XLSX export), nor a database driver's UTF-8 encode
+# (lone surrogates: a JSON feed's "\ud800", a title cut inside an emoji)
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
+    """A feed's text field as stored: not a string is empty; unstorable characters dropped."""
+    if not isinstance(value, str):
+        return ""
+    return _UNSTORABLE.sub("", value) if _UNSTORABLE.search(value) else value
 
 
 def _entry_content(entry: Any) -> str:
@@ -306,17 +314,17 @@ def _parse_json(body: bytes) -> ParsedFeed:
             continue
         content = next(
             (
-                v
+                text
                 for k in ("content_html", "content_text", "summary")
-                if isinstance(v := item.get(k), str) and v
+                if (text := _text(item.get(k)))
             ),
             "",
         )
-        url = item.get("url") or item.get("external_url")
+        url = _text(item.get("url") or item.get("external_url"))
         posts.append(
             Post(
                 title=_text(item.get("title")),
-                url=url if isinstance(url, str) else None,
+                url=url or None,
                 published_at=_json_date(item.get("date_published"))
                 or _json_date(item.get("date_modified")),
                 content=content,

@@ -23,10 +23,12 @@ from registry.tabular import FORMULA_PREFIXES
 
 _EPOCH = date(1899, 12, 30)
 _MAX_TEXT = 32767
-_ESCAPES = {ord("&"): "&amp;", ord("<"): "&lt;", ord(">"): "&gt;"} | {
-    code: None for code in (*range(0, 9), 11, 12, *range(14, 32))
-}
-_SPECIAL = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f]")
+_ESCAPES = (
+    {ord("&"): "&amp;", ord("<"): "&lt;", ord(">"): "&gt;"}
+    | {code: None for code in (*range(0, 9), 11, 12, *range(14, 32), *range(0xD800, 0xE000))}
+    | {0xFFFE: None, 0xFFFF: None}
+)  # characters XML forbids are dropped
+_SPECIAL = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # Style ids (cellXfs): 0 text, 1 date, 2 date-time, 3 text with quote prefix, 4 bold header
 DATE_STYLE, DATETIME_STYLE, QUOTED_STYLE, HEADER_STYLE = 1, 2, 3, 4
 

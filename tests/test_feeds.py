@@ -176,6 +176,28 @@ def test_content_prefers_full_text_and_link_falls_back_to_guid() -> None:
     assert post.content == "<p>全文</p>" and post.url == "https://www.gz.gov.cn/a/9"
 
 
+def test_characters_no_export_or_database_could_store_are_dropped() -> None:
+    """A JSON feed can carry a lone surrogate (a title cut inside an emoji) and characters XML
+    forbids; kept, they made the ledger's insert fail for the whole run, or the XLSX unreadable."""
+    doc = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "items": [
+            {
+                "title": "关于攻府\ud83d工作的通知\uffff",
+                "content_text": "正文\x01\ufffe",
+                "url": "https://e.gov.cn/1\ud800",
+            }
+        ],
+    }
+    parsed = parse_feed(json.dumps(doc).encode(), "application/feed+json", "u")
+    (post,) = parsed.posts
+    assert (post.title, post.content, post.url) == (
+        "关于攻府工作的通知",
+        "正文",
+        "https://e.gov.cn/1",
+    )
+
+
 def test_json_feed_variants() -> None:
     doc = {
         "version": "https://jsonfeed.org/version/1",

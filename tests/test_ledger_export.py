@@ -29,6 +29,7 @@ from govmedia.cli import main
 from monitor.ledger_export import export_ledger
 from registry import ledger
 from registry.db import Database
+from registry.xlsx_stream import XlsxStream
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=DETECTED.tzinfo)
 INTERFACE_KEYS = {
@@ -85,6 +86,14 @@ async def test_xlsx_reads_back_with_headers_values_and_types(db: Database, tmp_p
     assert isinstance(deadline, datetime) and deadline.date() == date(2026, 12, 3)
     assert sheet.cell(2, column(headers, "整改时限") + 1).is_date
     assert first[column(headers, "检查时最近更新时间")] == datetime(2026, 11, 6, 10, 0)
+
+
+def test_xlsx_drops_characters_xml_forbids(tmp_path: Path) -> None:
+    path = tmp_path / "odd.xlsx"
+    with XlsxStream(path) as book, book.sheet("表", ["标题"]) as sheet:
+        sheet.append(["关于\uffff攻府\ud800工作\x01的通知\ufffe"])
+    rows = list(openpyxl.load_workbook(path).worksheets[0].iter_rows(values_only=True))
+    assert rows == [("标题",), ("关于攻府工作的通知",)]
 
 
 async def test_xlsx_summary_and_chain_head(db: Database, tmp_path: Path) -> None:
