@@ -80,6 +80,8 @@ class Daemon:
         if self.stop.is_set():
             return
         async with self._work:
+            if self.stop.is_set():  # stopped while it waited for the job before it
+                return
             self.metrics.running_jobs.add(name)
             try:
                 await job()
@@ -147,14 +149,17 @@ class Daemon:
             await runner.setup()
             site = web.TCPSite(runner, self.settings.http_host, self.settings.http_port)
             await site.start()
+            # misfire_grace_time=None: a run time missed (the machine asleep) still runs, once
             scheduler = AsyncIOScheduler(timezone=TZ)
             scheduler.add_job(
                 self._spawn, CronTrigger.from_crontab(self.settings.quarterly_cron, timezone=TZ),
                 args=["quarterly", self.quarterly], id="quarterly", max_instances=1, coalesce=True,
+                misfire_grace_time=None,
             )  # fmt: skip
             scheduler.add_job(
                 self._spawn, CronTrigger.from_crontab(self.settings.sweep_cron, timezone=TZ),
                 args=["sweep", self.sweep], id="sweep", max_instances=1, coalesce=True,
+                misfire_grace_time=None,
             )  # fmt: skip
             scheduler.start()
             log.info(

@@ -149,7 +149,10 @@ async def open_run(db: Database, context: Context, request: RunRequest) -> tuple
     async with db.write() as conn:
         run = await monitoring.unfinished_run(conn, quarter, scope)
         if run is not None:
-            return run, True
+            if scope != "recheck":
+                return run, True
+            # a re-check judges the accounts now, not at an earlier sweep's time point
+            await monitoring.supersede_run(conn, run.id, request.now)
         sample_id = None
         if scope == "sample":
             sample = await monitoring.current_sample(conn, quarter)

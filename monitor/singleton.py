@@ -32,7 +32,8 @@ async def daemon_lock(db: Database) -> AsyncIterator[None]:
         if not database or database == ":memory:":
             yield
             return
-        path = Path(database).with_name(Path(database).name + ".daemon.lock")
+        real = Path(os.path.realpath(database))  # one lock whatever link the file is named by
+        path = real.with_name(real.name + ".daemon.lock")
         with path.open("a+") as handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

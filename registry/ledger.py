@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from checks.codes import still_failing
@@ -22,6 +22,7 @@ from checks.privacy import mask_personal_data
 from registry.bulk import first_free_id, insert_rows, sync_id_sequence
 from registry.db import Database
 from registry.errors import Refused
+from registry.fields import Status
 from registry.ledger_chain import append, created_content, iso_time, status_content
 from registry.ledger_status import (
     MANUAL_TRANSITIONS,
@@ -317,12 +318,21 @@ async def mark_overdue(
 
 
 async def overdue_account_pks(conn: AsyncConnection, *, today: date) -> set[int]:
-    """Accounts with an entry not yet closed whose deadline has passed (to be re-checked)."""
+    """Accounts with an entry not yet closed whose deadline has passed (to be re-checked).
+
+    A closed or deregistered account is only checked for signs of life, so only its
+    ``filing_mismatch`` entries bring it back; its other problems ended with the account.
+    """
     result = await conn.execute(
         select(ledger_entries.c.account_pk)
+        .join(accounts, accounts.c.id == ledger_entries.c.account_pk)
         .where(
             ledger_entries.c.deadline < today,
             ledger_entries.c.status != LedgerStatus.CLOSED.value,
+            or_(
+                accounts.c.status == Status.ACTIVE.value,
+                ledger_entries.c.problem_code == "filing_mismatch",
+            ),
         )
         .distinct()
     )

@@ -197,6 +197,13 @@ async def unfinished_run(conn: AsyncConnection, quarter: str, scope: str) -> Run
     return _run_row(row) if row else None
 
 
+async def supersede_run(conn: AsyncConnection, run_id: int, now: datetime) -> None:
+    """End an unfinished run that a new one replaces (its outcomes so far are kept)."""
+    await conn.execute(
+        update(runs).where(runs.c.id == run_id).values(status="superseded", finished_at=now)
+    )
+
+
 async def run_by_id(conn: AsyncConnection, run_id: int) -> RunRow | None:
     row = (await conn.execute(select(runs).where(runs.c.id == run_id))).mappings().first()
     return _run_row(row) if row else None
@@ -247,8 +254,16 @@ async def finish_run(
 
 
 async def completed_run_exists(conn: AsyncConnection, quarter: str) -> bool:
+    """Whether the quarter's inspection (its sample, or every account) has a completed run; a
+    sweep's re-check run is not one."""
     query = (
-        select(runs.c.id).where(runs.c.quarter == quarter, runs.c.status == "completed").limit(1)
+        select(runs.c.id)
+        .where(
+            runs.c.quarter == quarter,
+            runs.c.status == "completed",
+            runs.c.scope.in_(("sample", "all")),
+        )
+        .limit(1)
     )
     return (await conn.execute(query)).first() is not None
 

@@ -161,7 +161,7 @@ runs = Table(
     Column("as_of", UTCDateTime, nullable=False),
     Column("started_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime, nullable=True),
-    Column("status", String(10), nullable=False),  # running | completed
+    Column("status", String(10), nullable=False),  # running | completed | superseded
     Column("summary", JSON, nullable=True),
 )
 

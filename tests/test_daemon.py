@@ -11,10 +11,12 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
 from procs import GOVMEDIA, govmedia, sim_server
 from sqlalchemy import select
 from test_monitor_kill import prepare
 
+from monitor.singleton import AlreadyRunning, daemon_lock
 from registry.db import Database
 from registry.schema import runs
 
@@ -121,3 +123,21 @@ def test_sigterm_during_catch_up_checkpoints_and_exits_in_time(tmp_path: Path) -
             daemon.kill()
             daemon.wait()
     assert asyncio.run(run_statuses(url)) == ["running"]  # left to resume, not marked complete
+
+
+async def test_the_single_instance_lock_holds_through_a_symbolic_link(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    real = tmp_path / "a" / "gov.db"
+    real.touch()
+    (tmp_path / "b" / "link.db").symlink_to(real)
+    link = tmp_path / "b" / "link.db"
+    first, second = Database(f"sqlite+aiosqlite:///{real}"), Database(f"sqlite+aiosqlite:///{link}")
+    try:
+        async with daemon_lock(first):
+            with pytest.raises(AlreadyRunning):
+                async with daemon_lock(second):
+                    pass
+    finally:
+        await first.close()
+        await second.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -11,8 +12,9 @@ from sqlalchemy import select
 from monitor import simserver
 from monitor.daemon import Daemon
 from monitor.quarter import Quarter
-from monitor.run import Context, RunRequest, run_inspection
+from monitor.run import Context, RunRequest, open_run, run_inspection
 from monitor.simserver import AccountBehaviour, Fault, SimConfig
+from registry import monitoring
 from registry.db import Database
 from registry.ledger import update_status
 from registry.schema import ledger_entries, runs
@@ -61,3 +63,54 @@ async def test_sweep_marks_overdue_rechecks_and_closes_fixed(db: Database, tmp_p
             scope for (scope,) in await conn.execute(select(runs.c.scope).order_by(runs.c.id))
         ]
     assert scopes == ["all", "recheck"]
+
+
+async def test_a_re_check_run_is_not_the_quarters_run(db: Database) -> None:
+    """Catch-up looks for the quarter's own run: a sweep's completed re-check does not hide a
+    missed quarterly run."""
+    daemon = Daemon(db, monitor_settings(), clock=lambda: DETECTED)
+    async with db.write() as conn:
+        run = await monitoring.create_run(
+            conn, quarter="2026Q4", scope="recheck", sample_id=None, as_of=DETECTED, now=DETECTED
+        )
+        await monitoring.finish_run(conn, run.id, {}, DETECTED)
+    assert await daemon.needs_catch_up()
+    async with db.write() as conn:
+        run = await monitoring.create_run(
+            conn, quarter="2026Q4", scope="sample", sample_id=None, as_of=DETECTED, now=DETECTED
+        )
+        await monitoring.finish_run(conn, run.id, {}, DETECTED)
+    assert not await daemon.needs_catch_up()
+
+
+async def test_a_stopped_re_check_is_not_resumed_at_its_old_time(db: Database) -> None:
+    context = Context.from_settings(monitor_settings())
+    later = DETECTED + timedelta(days=8)
+    first, resumed = await open_run(db, context, _recheck(DETECTED))
+    assert not resumed
+    again, resumed = await open_run(db, context, _recheck(later))
+    assert not resumed and again.id != first.id and again.as_of == later
+    async with db.read() as conn:
+        assert (await monitoring.run_by_id(conn, first.id)).status == "superseded"  # type: ignore[union-attr]
+    sample = RunRequest(Quarter(2026, 4), DETECTED, DETECTED, all_accounts=True)
+    run, _ = await open_run(db, context, sample)
+    assert (await open_run(db, context, sample)) == (run, True)  # the quarter's run resumes
+
+
+def _recheck(at: datetime) -> RunRequest:
+    return RunRequest(Quarter(2026, 4), at, at, only=frozenset({1}), scope="recheck")
+
+
+async def test_a_job_waiting_when_the_daemon_stops_does_not_start(db: Database) -> None:
+    daemon = Daemon(db, monitor_settings(), clock=lambda: DETECTED)
+    started: list[str] = []
+
+    async def job() -> None:
+        started.append("job")
+
+    async with daemon._work:  # a job in progress
+        waiting = asyncio.create_task(daemon._guarded("quarterly", job))
+        await asyncio.sleep(0.01)
+        daemon.request_stop()
+    await waiting
+    assert started == []

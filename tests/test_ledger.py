@@ -3,6 +3,7 @@ overdue entries; every change recorded, nothing deleted."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, timedelta
 
 import pytest
@@ -16,13 +17,13 @@ from ledgerfixtures import (
     privacy,
     record,
 )
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from registry import ledger
 from registry.db import Database
 from registry.ledger import LedgerRefused, LedgerStatus
 from registry.ledger_query import list_entries
-from registry.schema import ledger_entries, ledger_events
+from registry.schema import accounts, ledger_entries, ledger_events
 
 LATER = DETECTED + timedelta(days=1)
 
@@ -206,6 +207,21 @@ async def test_passed_deadlines_make_entries_overdue_once(db: Database) -> None:
     async with db.write() as conn:  # once overdue, the entry is not marked again
         assert await ledger.mark_overdue(conn, today=date(2026, 12, 20), at=LATER) == 1  # only #3
     assert [await status_of(db, i) for i in (1, 2, 3)] == ["整改中", "待复核", "已逾期"]
+
+
+async def test_a_closed_account_is_re_checked_only_for_its_filing(db: Database) -> None:
+    """Once deregistered, an account's dormant entry no longer brings it back to the daily
+    re-check (only signs of life are checked on it); a filing mismatch still does."""
+    gone, closed = await open_accounts(db, 2)
+    await record(db, gone, [dormant()], deadline=date(2026, 12, 3))
+    await record(db, closed, [dormant()], deadline=date(2026, 12, 3))
+    mismatch = dataclasses.replace(dormant(), code="filing_mismatch", description="仍在发布")
+    await record(db, closed, [mismatch], quarter="2027Q1", deadline=date(2026, 12, 3))
+    async with db.write() as conn:
+        await conn.execute(
+            update(accounts).where(accounts.c.id.in_([gone, closed])).values(status="注销")
+        )
+        assert await ledger.overdue_account_pks(conn, today=date(2026, 12, 4)) == {closed}
 
 
 async def test_nothing_is_ever_deleted(db: Database) -> None:
