@@ -2,8 +2,9 @@
 
 An import is all-or-nothing: every row is validated and checked against the lifecycle before
 anything is written. A row for an account already registered becomes a 变更 filing for the
-fields that differ (and a 关停 / 注销 / 重新开设 filing when its status differs), so importing the
-same file twice changes nothing.
+fields that differ among the file's columns (and a 关停 / 注销 / 重新开设 filing when its status
+column differs), so importing the same file twice changes nothing, and a file of a few columns
+updates those only.
 """
 
 from __future__ import annotations
@@ -85,8 +86,15 @@ def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
 
 
 def _plan_row(
-    values: dict[str, str], existing: Any, meta: FilingMeta, today: date, summary: ImportSummary
+    values: dict[str, str],
+    existing: Any,
+    meta: FilingMeta,
+    today: date,
+    summary: ImportSummary,
+    present: frozenset[str],
 ) -> AccountPlan:
+    """The filings a row makes. A registered account changes only in the file's columns: a
+    column left out is no instruction to clear a field or reset the status."""
     target = Status(values["status"])
     if existing is None:
         plan = AccountPlan(None, None)
@@ -100,11 +108,13 @@ def _plan_row(
         return plan
     plan = AccountPlan(existing["id"], row_state(existing))
     current = row_fields(existing)
-    changed = {k: v for k, v in values.items() if k != "status" and current[k] != v}
+    changed = {
+        k: v for k, v in values.items() if k != "status" and k in present and current[k] != v
+    }
     if changed:
         plan.add(FilingFacts(Kind.CHANGE, today, changed), meta)
         summary.changed += 1
-    if target.value != current["status"]:
+    if "status" in present and target.value != current["status"]:
         plan.add(FilingFacts(_STATUS_FILING[target], today), meta)
         summary.status_changed += 1
     if not plan.filings:
@@ -123,6 +133,7 @@ async def import_inventory(
     summary = ImportSummary(dry_run=dry_run)
     records, header_of = open_import(path, HEADER_TO_KEY, _REQUIRED, summary.warnings)
     errors: list[RowError] = []
+    present = frozenset(header_of)
     async with db.read() if dry_run else db.write() as conn:
         counts = await active_counts(conn)
         for batch in batched(_validated(path, records, header_of, errors, summary), _BATCH):
@@ -132,7 +143,8 @@ async def import_inventory(
             for number, values in batch:
                 identity = (values["platform"], values["account_id"])
                 try:
-                    plans.append(_plan_row(values, existing.get(identity), meta, today, summary))
+                    plan = _plan_row(values, existing.get(identity), meta, today, summary, present)
+                    plans.append(plan)
                 except LifecycleError as exc:
                     errors.append(RowError(path, number, FIELD_BY_KEY["status"].header, str(exc)))
                     continue

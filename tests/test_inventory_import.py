@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 from govmedia.synthetic import header_row
 from registry import queries
 from registry.db import Database
-from registry.fields import KEYS
+from registry.fields import FIELD_BY_KEY, FIELDS, KEYS
 from registry.importing import ImportRefused
 from registry.inventory import import_inventory
 from registry.schema import accounts, filings, units
@@ -152,6 +152,25 @@ async def test_reimport_is_idempotent_and_a_changed_row_becomes_a_change_filing(
     assert [f.kind.value for f in record.filings] == ["开设", "变更"]
     assert record.filings[1].changes == {"name": (rows[2]["name"][:-1], rows[2]["name"])}
     closed = await queries.get_account(db, f"{rows[3]['platform']}:{rows[3]['account_id']}")
+    assert closed is not None and closed.fields["status"] == "关停"
+
+
+async def test_columns_left_out_change_nothing_on_registered_accounts(
+    db: Database, tmp_path: Path
+) -> None:
+    """A file of the required columns only is no instruction to clear the others or to reopen
+    a closed account."""
+    rows = sample_rows(4)
+    rows[1]["status"] = "关停"
+    await import_inventory(db, write_csv(tmp_path / "full.csv", rows), META, TODAY)
+    required = [f.key for f in FIELDS if f.required]
+    assert "status" not in required
+    headers = [FIELD_BY_KEY[k].header for k in required]
+    narrow = write_csv(tmp_path / "min.csv", rows, headers=headers, keys=required)
+    again = await import_inventory(db, narrow, META, TODAY)
+    assert (again.changed, again.status_changed, again.unchanged) == (0, 0, 4)
+    assert await count(db, filings) == 4 + 1
+    closed = await queries.get_account(db, f"{rows[1]['platform']}:{rows[1]['account_id']}")
     assert closed is not None and closed.fields["status"] == "关停"
 
 
