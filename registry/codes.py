@@ -7,7 +7,7 @@ import re
 # GB 32100-2015: the unified social credit code (统一社会信用代码).
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-_REGION_RE = re.compile(r"[1-9]\d{5}")
+_REGION_RE = re.compile(r"[1-9][0-9]{5}")  # ASCII digits: \d takes full-width ones too
 
 
 def credit_code_problem(code: str) -> str | None:

@@ -123,6 +123,7 @@ class Field:
     required: bool
     normalise: Callable[[str], str]
     default: str = ""
+    max_length: int | None = None  # the column's width in the schema
 
     def clean(self, raw: object) -> str:
         """The canonical text of ``raw`` for this field; raises FieldError."""
@@ -136,24 +137,26 @@ class Field:
             if self.required:
                 raise FieldError("必填项为空")
             return self.default
+        if self.max_length is not None and len(text) > self.max_length:
+            raise FieldError(f"过长: 最多{self.max_length}个字符,实有{len(text)}个")
         return text if self.normalise is _text else self.normalise(text)
 
 
 FIELDS: tuple[Field, ...] = (
-    Field("name", "账号名称", True, _text),
+    Field("name", "账号名称", True, _text, max_length=200),
     Field("platform", "平台", True, _platform),
-    Field("account_id", "账号ID", True, _text),
+    Field("account_id", "账号ID", True, _text, max_length=200),
     Field("home_url", "主页地址", False, _url),
     Field("feed_url", "订阅地址", False, _url),
-    Field("sponsor", "主办单位", True, _text),
+    Field("sponsor", "主办单位", True, _text, max_length=200),
     Field("sponsor_code", "主办单位统一社会信用代码", False, _credit_code),
-    Field("supervisor", "主管单位", False, _text),
+    Field("supervisor", "主管单位", False, _text, max_length=200),
     Field("region_code", "行政区划代码", True, _region_code),
     Field("opened_on", "开设日期", True, _date),
     Field("status", "状态", False, _status, Status.ACTIVE.value),
     Field("interaction", "互动功能", False, _interaction, "有"),
-    Field("admin", "管理员", False, _text),
-    Field("phone", "联系电话", False, _text),
+    Field("admin", "管理员", False, _text, max_length=100),
+    Field("phone", "联系电话", False, _text, max_length=50),
 )
 FIELD_BY_KEY: Mapping[str, Field] = {f.key: f for f in FIELDS}
 KEYS: tuple[str, ...] = tuple(f.key for f in FIELDS)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,4 +67,14 @@ def open_import(
     warnings.extend(unknown)
     if errors:
         raise ImportRefused(errors)
-    return table.rows, {key: header for header, key in mapping.items()}
+    return refusing(path, table.rows), {key: header for header, key in mapping.items()}
+
+
+def refusing(
+    path: Path, rows: Iterable[tuple[int, dict[str, Any]]]
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``rows``, a file that turns out unreadable midway refused like a bad row."""
+    try:
+        yield from rows
+    except tabular.TableError as exc:
+        raise ImportRefused([RowError(path, exc.row, "-", str(exc))]) from exc

@@ -22,7 +22,7 @@ from registry.accounts_view import by_identity
 from registry.db import Database
 from registry.errors import Refused
 from registry.fields import PLATFORMS
-from registry.importing import ImportRefused, RowError, map_headers
+from registry.importing import ImportRefused, RowError, map_headers, refusing
 from registry.schema import accounts, review_records
 from registry.times import parse_time
 
@@ -116,7 +116,8 @@ async def import_reviews(
     if errors:
         raise ImportRefused(errors)
     header_of = {key: header for header, key in mapping.items()}
-    rows = [r for n, rec in table.rows if (r := _parse(path, n, rec, header_of, errors))]
+    table_rows = refusing(path, table.rows)
+    rows = [r for n, rec in table_rows if (r := _parse(path, n, rec, header_of, errors))]
     summary.rows = len(rows)
     async with db.read() if dry_run else db.write() as conn:
         pks = await _account_ids(conn, list({r["identity"] for r in rows}))

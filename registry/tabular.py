@@ -18,7 +18,12 @@ FORMULA_PREFIXES = ("=", "+", "-", "@")
 
 
 class TableError(ValueError):
-    """The file cannot be read as a table; the message names the file."""
+    """The file cannot be read as a table; the message names the file, or else ``row`` (the
+    row where reading failed) goes with it."""
+
+    def __init__(self, message: str, row: int = 1) -> None:
+        super().__init__(message)
+        self.row = row
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +51,7 @@ def decode_csv_bytes(data: bytes, path: Path) -> str:
     """UTF-8 (with or without BOM) first, then GB18030, as Excel in China saves it."""
     for encoding in ("utf-8-sig", "gb18030"):
         try:
-            return data.decode(encoding)
+            return data.decode(encoding).removeprefix("\ufeff")  # GB18030's BOM decodes to it
         except UnicodeDecodeError:
             continue
     raise TableError(f"{path}: 无法识别文件编码(支持 UTF-8、UTF-8 BOM、GB18030)")
@@ -55,17 +60,28 @@ def decode_csv_bytes(data: bytes, path: Path) -> str:
 def _read_csv(path: Path) -> Table:
     text = decode_csv_bytes(path.read_bytes(), path)
     reader = csv.reader(io.StringIO(text, newline=""))
-    header_row = next(reader, None)
+    try:
+        header_row = next(reader, None)
+    except csv.Error as exc:
+        raise TableError(f"{path}: {_csv_error(exc)}") from exc
     if header_row is None:
         raise TableError(f"{path}: 文件为空")
     headers = tuple(h.strip() for h in header_row)
 
     def rows() -> Iterator[tuple[int, dict[str, Any]]]:
-        for number, record in enumerate(reader, start=2):
-            if any(cell.strip() for cell in record):
-                yield number, {h: _restore(v) for h, v in zip(headers, record, strict=False)}
+        number = 1
+        try:
+            for number, record in enumerate(reader, start=2):
+                if any(cell.strip() for cell in record):
+                    yield number, {h: _restore(v) for h, v in zip(headers, record, strict=False)}
+        except csv.Error as exc:  # an unbalanced quote, most often
+            raise TableError(_csv_error(exc), number + 1) from exc
 
     return Table(headers, rows())
+
+
+def _csv_error(exc: csv.Error) -> str:
+    return f"CSV 格式错误,请检查该行起的引号是否成对 ({exc})"
 
 
 def _restore(value: str) -> str:

@@ -56,6 +56,44 @@ async def test_every_bad_row_is_reported(db: Database, tmp_path: Path) -> None:
     ]
 
 
+async def test_values_the_database_could_not_hold_are_row_errors(
+    db: Database, tmp_path: Path
+) -> None:
+    rows = sample_rows(4)
+    rows[0]["region_code"] = "5１0１0４"  # full-width digits: no region code
+    rows[1]["name"] = "很长的名称" * 41  # 205 characters, the column holds 200
+    rows[2]["phone"] = "028-" + "1" * 60
+    path = write_csv(tmp_path / "inv.csv", rows)
+    with pytest.raises(ImportRefused) as refused:
+        await import_inventory(db, path, META, TODAY)
+    assert [(e.row, e.column) for e in refused.value.errors] == [
+        (2, "行政区划代码"),
+        (3, "账号名称"),
+        (4, "联系电话"),
+    ]
+    assert "最多200个字符" in str(refused.value.errors[1])
+    assert await count(db, accounts) == 0
+
+
+async def test_an_unbalanced_quote_is_refused_naming_the_row(db: Database, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "inv.csv", sample_rows(3))
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[2] = '"' + lines[2]  # a quote opened on row 3 and never closed
+    path.write_text("\n".join(lines + [f"x{n},微博,y{n}" for n in range(20_000)]), encoding="utf-8")
+    with pytest.raises(ImportRefused) as refused:
+        await import_inventory(db, path, META, TODAY)
+    (error,) = refused.value.errors
+    assert error.row == 3 and "引号" in error.message
+    assert await count(db, accounts) == 0
+
+
+async def test_a_gb18030_byte_order_mark_is_read_as_one(db: Database, tmp_path: Path) -> None:
+    path = tmp_path / "inv.csv"
+    text = write_csv(tmp_path / "plain.csv", sample_rows(2)).read_text(encoding="utf-8")
+    path.write_bytes(("\ufeff" + text).encode("gb18030"))
+    assert (await import_inventory(db, path, META, TODAY)).opened == 2
+
+
 async def test_dry_run_validates_but_writes_nothing(db: Database, tmp_path: Path) -> None:
     path = write_csv(tmp_path / "inv.csv", sample_rows(5))
     summary = await import_inventory(db, path, META, TODAY, dry_run=True)
