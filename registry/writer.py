@@ -123,6 +123,20 @@ async def commit(conn: AsyncConnection, plans: Sequence[AccountPlan]) -> None:
     if not plans:
         return
     unit_ids = await _ensure_units(conn, plans)
+    # Registered accounts first, renamed ones by way of a placeholder: within one import an
+    # account id may pass from one account to another, or be freed for a new account.
+    registered_plans = [p for p in plans if p.state is not None]
+    for plan in registered_plans:
+        assert plan.state is not None and plan.final is not None
+        if plan.final.fields["account_id"] != plan.state.fields["account_id"]:
+            placeholder = f"~renaming~{plan.pk}"
+            await conn.execute(
+                update(accounts).where(accounts.c.id == plan.pk).values(account_id=placeholder)
+            )
+    for plan in registered_plans:
+        await conn.execute(
+            update(accounts).where(accounts.c.id == plan.pk).values(_projection(plan, unit_ids))
+        )
     new = [p for p in plans if p.pk is None]
     if new:
         first = await first_free_id(conn, accounts)
@@ -130,11 +144,6 @@ async def commit(conn: AsyncConnection, plans: Sequence[AccountPlan]) -> None:
             plan.pk = first + offset
         await insert_rows(conn, accounts, [{"id": p.pk, **_projection(p, unit_ids)} for p in new])
         await sync_id_sequence(conn, accounts)
-    for plan in plans:
-        if plan.state is not None:
-            await conn.execute(
-                update(accounts).where(accounts.c.id == plan.pk).values(_projection(plan, unit_ids))
-            )
     next_seq = await _next_seq(conn, [p.pk for p in plans if p.state is not None])
     rows: list[dict[str, Any]] = []
     for plan in plans:

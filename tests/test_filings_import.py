@@ -85,6 +85,57 @@ async def test_batch_open_change_close_in_order(db: Database, tmp_path: Path) ->
     ] == ["川办〔2026〕1号"]  # type: ignore[union-attr]
 
 
+async def test_account_ids_swapped_or_reused_within_one_file(db: Database, tmp_path: Path) -> None:
+    """A→TMP, B→A, TMP→B swaps two ids; then C's id is freed and a new account opened on it."""
+    rows = [row | {"platform": "微博"} for row in sample_rows(3)]
+    await import_inventory(db, write_csv(tmp_path / "inv.csv", rows), META, TODAY)
+    a, b, c = rows
+    platform = "微博"
+    headers = [
+        "备案类型",
+        "平台",
+        "账号ID",
+        "新账号ID",
+        "账号名称",
+        "主办单位",
+        "行政区划代码",
+        "开设日期",
+    ]
+    change = ["", "", "", ""]
+    path = write_filings(
+        tmp_path / "f.csv",
+        headers,
+        [
+            ["变更", platform, a["account_id"], "tmp", *change],
+            ["变更", platform, b["account_id"], a["account_id"], *change],
+            ["变更", platform, "tmp", b["account_id"], *change],
+            ["变更", platform, c["account_id"], "c-new", *change],
+            [
+                "开设",
+                platform,
+                c["account_id"],
+                "",
+                "新号",
+                c["sponsor"],
+                c["region_code"],
+                "2026-11-01",
+            ],
+        ],
+    )
+    summary = await import_filings(db, path, "批量", NOW, TODAY)
+    assert summary.by_kind == {"变更": 4, "开设": 1}
+    names = {
+        account_id: (await queries.get_account(db, f"{platform}:{account_id}")).fields["name"]  # type: ignore[union-attr]
+        for account_id in (a["account_id"], b["account_id"], "c-new", c["account_id"])
+    }
+    assert names == {
+        a["account_id"]: b["name"],
+        b["account_id"]: a["name"],
+        "c-new": c["name"],
+        c["account_id"]: "新号",
+    }
+
+
 async def test_one_refused_filing_refuses_the_file(db: Database, tmp_path: Path) -> None:
     rows = sample_rows(1)
     await import_inventory(db, write_csv(tmp_path / "inv.csv", rows), META, TODAY)
