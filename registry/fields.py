@@ -129,6 +129,8 @@ class Field:
         """The canonical text of ``raw`` for this field; raises FieldError."""
         if type(raw) is str:
             text = raw.strip()
+        elif isinstance(raw, float) and abs(raw) >= 1e15:
+            raise FieldError("数字超过15位, 表格软件已改动其末几位: 请把该列设为文本后重新录入")
         elif isinstance(raw, (date, datetime)) and self.key == "opened_on":
             return parse_date(raw).isoformat()
         else:

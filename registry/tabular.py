@@ -91,7 +91,13 @@ def _restore(value: str) -> str:
     return value
 
 
+#: Excel keeps 15 significant digits: a number cell this large has already lost some
+EXCEL_EXACT_LIMIT = 10**15
+
+
 def _cell(value: Any) -> Any:
+    if isinstance(value, float) and abs(value) >= EXCEL_EXACT_LIMIT:
+        return value  # left a number: the field refuses it (its digits cannot be trusted)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -113,6 +119,13 @@ def _read_xlsx(path: Path) -> Table:
         workbook.close()
         raise TableError(f"{path}: 工作表为空")
     headers = tuple("" if h is None else str(h).strip() for h in header_row)
+    ignored = [s.title for s in workbook.worksheets[1:] if _more_of(s, headers)]
+    if ignored:
+        workbook.close()
+        names = "、".join(ignored)
+        raise TableError(
+            f"{path}: 只能导入一个工作表, 但工作表 {names} 也有数据: 请合并到第一个工作表或分别导入"
+        )
 
     def rows() -> Iterator[tuple[int, dict[str, Any]]]:
         try:
@@ -123,6 +136,17 @@ def _read_xlsx(path: Path) -> Table:
             workbook.close()
 
     return Table(headers, rows())
+
+
+def _more_of(sheet: Any, headers: tuple[str, ...]) -> bool:
+    """Whether ``sheet`` holds records under the first sheet's headers (the national template
+    has a sheet per unit), not notes: more than half the headers, and a row under them."""
+    rows = sheet.iter_rows(values_only=True)
+    first = {str(h).strip() for h in next(rows, ()) if h is not None}
+    named = {h for h in headers if h}
+    if len(first & named) * 2 <= len(named):
+        return False
+    return any(any(cell not in (None, "") for cell in row) for row in rows)
 
 
 def _read_json(path: Path) -> Table:

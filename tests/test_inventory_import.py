@@ -146,6 +146,44 @@ async def test_xlsx_with_english_keys_dates_and_number_cells(db: Database, tmp_p
     )
 
 
+def _workbook(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
+    workbook = Workbook()
+    workbook.remove(workbook.active)  # type: ignore[arg-type]
+    for title, rows in sheets.items():
+        sheet = workbook.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    workbook.save(path)
+    return path
+
+
+async def test_xlsx_number_cells_past_excel_precision_are_refused(
+    db: Database, tmp_path: Path
+) -> None:
+    row = sample_rows(1)[0]
+    values: list[object] = [row[k] for k in KEYS]
+    values[KEYS.index("account_id")] = 1.23456789012345e17  # Excel shows 123456789012345000
+    path = _workbook(tmp_path / "inv.xlsx", {"清单": [list(KEYS), values]})
+    with pytest.raises(ImportRefused, match=r":2:account_id: 数字超过15位"):
+        await import_inventory(db, path, META, TODAY)
+
+
+async def test_xlsx_with_a_second_sheet_of_accounts_is_refused_not_half_read(
+    db: Database, tmp_path: Path
+) -> None:
+    one, two = sample_rows(2)
+    sheets = {
+        "锦江区": [list(KEYS), [one[k] for k in KEYS]],
+        "填表说明": [["说明"], ["开设日期写作 YYYY-MM-DD"]],  # notes are no reason to refuse
+    }
+    path = _workbook(tmp_path / "one.xlsx", sheets)
+    assert (await import_inventory(db, path, META, TODAY, dry_run=True)).opened == 1
+    sheets["青羊区"] = [list(KEYS), [two[k] for k in KEYS]]
+    path = _workbook(tmp_path / "two.xlsx", sheets)
+    with pytest.raises(ImportRefused, match="青羊区"):
+        await import_inventory(db, path, META, TODAY)
+
+
 async def test_date_forms(db: Database, tmp_path: Path) -> None:
     rows = sample_rows(3)
     for row, form in zip(rows, ["2021-03-04", "2021/3/4", "2021年3月4日"], strict=True):
