@@ -44,10 +44,11 @@ COLUMNS: tuple[tuple[str, str, float], ...] = (
     ("last_post_at", "检查时最近更新时间", 18),
     ("detected_at", "发现时间", 18),
     ("deadline", "整改时限", 12),
-    ("deadline_provisional", "时限待定", 9),
     ("status", "整改状态", 11),
     ("history", "整改记录", 48),
     ("digest", "完整性摘要", 22),
+    # the interface's columns come first, in its order: it is extended only at the end
+    ("deadline_provisional", "时限待定", 9),
 )
 HEADERS = tuple(header for _, header, _ in COLUMNS)
 CHAIN_HEAD_LABEL = "记录链头摘要(chain_head)"

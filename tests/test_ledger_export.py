@@ -67,6 +67,10 @@ async def test_xlsx_reads_back_with_headers_values_and_types(db: Database, tmp_p
     rows = list(sheet.iter_rows(values_only=True))
     headers = [str(h) for h in rows[0]]
     assert [h for h in headers if h in CHINESE_HEADERS] == CHINESE_HEADERS
+    # the interface's columns first, in its order (problem_code, severity, history and digest
+    # have no Chinese header there); the table is extended only at the end
+    interface = [*CHINESE_HEADERS[:7], "问题代码", "问题类别", "严重程度", *CHINESE_HEADERS[8:]]
+    assert headers[: len(interface) + 2] == [*interface, "整改记录", "完整性摘要"]
     assert sheet.freeze_panes == "A2"
     assert sheet.auto_filter.ref == f"A1:{sheet.cell(1, len(headers)).column_letter}{len(rows)}"
     for index, header in enumerate(headers, start=1):  # readable: at least as wide as the header
