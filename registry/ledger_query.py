@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
@@ -65,6 +66,12 @@ def _masked(evidence: Any) -> list[dict[str, Any]]:
         for key in ("title", "excerpt"):
             if isinstance(copy.get(key), str):
                 copy[key] = mask_personal_data(copy[key])
+        published = copy.get("published_at")
+        if isinstance(published, str) and published:  # stored in UTC, shown as every time is
+            with contextlib.suppress(ValueError):
+                copy["published_at"] = (
+                    datetime.fromisoformat(published).astimezone(SHANGHAI).isoformat()
+                )
         masked.append(copy)
     return masked
 

@@ -8,7 +8,7 @@ import csv
 import io
 import json
 import zipfile
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import openpyxl
@@ -29,6 +29,7 @@ from govmedia.cli import main
 from monitor.ledger_export import export_ledger
 from registry import ledger
 from registry.db import Database
+from registry.times import SHANGHAI
 from registry.xlsx_stream import XlsxStream
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=DETECTED.tzinfo)
@@ -179,6 +180,11 @@ async def test_json_has_the_interface_keys_and_chain_head(db: Database, tmp_path
     assert set(entries[0]) >= INTERFACE_KEYS
     privacy_entry = next(e for e in entries if e["problem_code"] == "privacy_leak")
     assert set(privacy_entry["evidence"][0]) == {"url", "title", "published_at", "excerpt"}
+    published = DETECTED - timedelta(days=1)  # privacy()'s post, shown in Shanghai time
+    assert (
+        privacy_entry["evidence"][0]["published_at"] == published.astimezone(SHANGHAI).isoformat()
+    )
+    assert privacy_entry["evidence"][0]["published_at"].endswith("+08:00")
     assert [h["status"] for h in entries[0]["history"]] == ["待整改", "整改中"]
     assert entries[0]["deadline"] == "2026-12-03"
 
