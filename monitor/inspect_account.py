@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import checks
-from checks.model import FetchStatus, InspectionInput, Post, ReviewRecord
+from checks.model import FetchStatus, InspectionInput, Post, ReviewRecord, Severity
 from registry.monitoring import Outcome, Target
 from registry.times import SHANGHAI
 
@@ -37,7 +37,7 @@ def judge(
     policy: checks.Policy,
     host_degraded: bool = False,
 ) -> tuple[str, str | None, list[checks.Finding]]:
-    """(outcome, incomplete reason, findings) for one account.
+    """(outcome, incomplete reason, findings) for one account: failed when a veto item is found.
 
     A fetch that failed for reasons outside the account leaves the inspection incomplete: only
     the rules that need no feed run (``no_interaction``), never a problem made of the failure.
@@ -62,7 +62,10 @@ def judge(
     findings = checks.inspect(inspection, policy)
     if not complete:
         return "incomplete", reason, findings
-    return ("failed" if findings else "passed"), None, findings
+    # Only veto items fail an account (国办秘函〔2019〕19号); serious problems are ledgered all
+    # the same, and the account still passes.
+    failed = any(finding.severity is Severity.VETO for finding in findings)
+    return ("failed" if failed else "passed"), None, findings
 
 
 def outcome_of(

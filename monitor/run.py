@@ -513,8 +513,8 @@ async def _tally(conn: AsyncConnection, run_id: int, summary: RunSummary) -> Non
     rows = await monitoring.run_counts(conn, run_id)
     summary.passed = sum(1 for outcome, _, _ in rows if outcome == "passed")
     summary.failed = sum(1 for outcome, _, _ in rows if outcome == "failed")
-    summary.failed_by_problem = Counter(
-        c for outcome, _, codes in rows if outcome == "failed" for c in codes
+    summary.failed_by_problem = Counter(  # every problem found, serious ones of passed accounts too
+        c for outcome, _, codes in rows if outcome != "incomplete" for c in codes
     )
     summary.incomplete_by_reason = Counter(
         r or "unknown" for outcome, r, _ in rows if outcome == "incomplete"

@@ -82,6 +82,8 @@ async def test_outcomes_by_fault_and_the_ledger(db: Database, tmp_path: Path) ->
     assert found[7] == ("incomplete", "timeout")
     assert found[10] == ("incomplete", "http_error")
     assert found[11][0] == "incomplete"
+    assert found[2] == ("failed", None)  # dormant: a veto item
+    assert found[4] == ("passed", None)  # unreachable is serious, not a veto: ledgered, passes
     ledger = await problems(db)
     assert ledger[2] == {"dormant"}
     assert "zombie" in ledger[3] and "dormant" not in ledger[3]

@@ -201,6 +201,8 @@ def print_summary(summary: RunSummary) -> None:
     )
     from checks import PROBLEM_LABELS
 
+    if summary.failed_by_problem:
+        click.echo("  发现问题(账号数;只有一票否决项计为不合格):")
     for code, count in summary.failed_by_problem.most_common():
         click.echo(f"    {PROBLEM_LABELS.get(code, code)}: {count}")
     incomplete = sum(summary.incomplete_by_reason.values())
