@@ -510,7 +510,19 @@ async def _close(
 
 
 async def _tally(conn: AsyncConnection, run_id: int, summary: RunSummary) -> None:
+    """The run's figures from the database: the whole run's, however many invocations (a
+    resumed run, workers) it took."""
     rows = await monitoring.run_counts(conn, run_id)
+    summary.inspected = len(rows)
+    summary.new_entries = int(
+        (
+            await conn.execute(
+                select(func.count())
+                .select_from(ledger_entries)
+                .where(ledger_entries.c.run_id == run_id)
+            )
+        ).scalar_one()
+    )
     summary.passed = sum(1 for outcome, _, _ in rows if outcome == "passed")
     summary.failed = sum(1 for outcome, _, _ in rows if outcome == "failed")
     summary.failed_by_problem = Counter(  # every problem found, serious ones of passed accounts too
@@ -531,18 +543,7 @@ async def complete_if_finished(conn: AsyncConnection, run: RunRow) -> bool:
         return False
     summary = RunSummary(run.id, run.quarter, run.scope, resumed=False, targets=0)
     await _tally(conn, run.id, summary)
-    summary.targets = summary.inspected = (
-        summary.passed + summary.failed + sum(summary.incomplete_by_reason.values())
-    )
-    summary.new_entries = int(
-        (
-            await conn.execute(
-                select(func.count())
-                .select_from(ledger_entries)
-                .where(ledger_entries.c.run_id == run.id)
-            )
-        ).scalar_one()
-    )
+    summary.targets = summary.inspected
     summary.completed = True
     await monitoring.finish_run(conn, run.id, summary.as_json(), datetime.now(SHANGHAI))
     log.info("run.completed", run_id=run.id, inspected=summary.inspected, by="workers")

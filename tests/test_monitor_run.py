@@ -152,7 +152,12 @@ async def test_stopped_run_resumes_without_doubling(db: Database, tmp_path: Path
         assert not first.completed and 4 <= first.inspected < 12
         second = await run_inspection(db, context, request())
         assert second.resumed and second.run_id == first.run_id and second.completed
-        assert first.inspected + second.inspected == 12
+        assert second.targets == 12 - first.inspected  # only what was left
+        # the summary is the whole run's, as stored, however many invocations it took
+        assert (second.inspected, second.failed, second.new_entries) == (12, 12, 12)
+        async with db.read() as conn:
+            stored = (await monitoring.run_by_id(conn, second.run_id)).summary  # type: ignore[union-attr]
+        assert (stored["inspected"], stored["new_ledger_entries"]) == (12, 12)
         third = await run_inspection(db, context, request())
         assert third.targets == 0 and third.run_id != first.run_id
     async with db.read() as conn:
