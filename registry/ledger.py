@@ -31,7 +31,7 @@ from registry.ledger_status import (
     LedgerStatus,
     parse_status,
 )
-from registry.ledger_verify import VerifyResult, verify_chain
+from registry.ledger_verify import Problem, VerifyResult, verify_chain
 from registry.schema import accounts, ledger_entries, ledger_events
 
 __all__ = [
@@ -394,7 +394,20 @@ def _refusal(entry_id: int, old: LedgerStatus, new: LedgerStatus) -> str:
     return f"台账条目 #{entry_id} 不能从“{old.value}”改为“{new.value}”(可改为: {allowed})"
 
 
-async def verify(db: Database) -> VerifyResult:
-    """Recompute the chain; the result names the first altered or missing record."""
+async def verify(db: Database, *, expect_head: str | None = None) -> VerifyResult:
+    """Recompute the chain; the result names the first altered or missing record.
+
+    ``expect_head``: a chain head read earlier (an export carries one). The chain must still
+    hold that record: removing the newest records leaves a chain that verifies, but not this.
+    """
     async with db.read() as conn:
-        return await verify_chain(conn)
+        result = await verify_chain(conn)
+        if expect_head is not None:
+            query = select(ledger_events.c.id).where(ledger_events.c.digest == expect_head.lower())
+            if (await conn.execute(query)).first() is None:
+                result.problems.append(
+                    Problem(
+                        f"链头摘要 {expect_head} 不在记录链中: 该链头之后或之前的记录已被删除或改动"
+                    )
+                )
+        return result

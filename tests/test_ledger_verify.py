@@ -111,6 +111,26 @@ async def test_deleted_last_record_is_found_through_the_entry_status(db: Databas
     assert [p.entry_id for p in result.problems] == [3]
 
 
+async def test_a_removed_newest_record_is_caught_against_an_exported_head(
+    db: Database, db_url: str
+) -> None:
+    """A status change undone, its record deleted and the entry reset, leaves a chain that
+    verifies by itself; the head an earlier export carries is no longer in it."""
+    await build(db)
+    head = (await ledger.verify(db)).head
+    assert head is not None
+    assert (await ledger.verify(db, expect_head=head)).ok
+    await tamper(db, delete(ledger_events).where(ledger_events.c.id == 5))
+    await tamper(db, update(ledger_entries).where(ledger_entries.c.id == 3).values(status="待整改"))
+    assert (await ledger.verify(db)).ok  # undetectable without a head to compare
+    result = await ledger.verify(db, expect_head=head)
+    assert not result.ok and head in result.problems[0].message
+    runner = CliRunner()
+    args = ["ledger", "verify", "--db", db_url, "--expect-head", head]
+    failed = await asyncio.to_thread(runner.invoke, main, args)
+    assert failed.exit_code == 1 and "不在记录链中" in failed.stderr
+
+
 async def test_changed_record_content_is_named(db: Database) -> None:
     await build(db)
     async with db.read() as conn:

@@ -110,11 +110,14 @@ def ledger_update(env: Env, entry: int, status: str, note: str, actor: str | Non
 
 
 @ledger_group.command("verify")
+@click.option(
+    "--expect-head", metavar="DIGEST", help="导出文件所载的记录链头摘要: 该记录须仍在链中"
+)
 @click.option("--json", "as_json", is_flag=True)
 @common
-def ledger_verify(env: Env, as_json: bool) -> None:
+def ledger_verify(env: Env, expect_head: str | None, as_json: bool) -> None:
     """Check that no ledger record was altered or removed (exit 1 naming the first one)."""
-    result = run(env, ledger.verify)
+    result = run(env, lambda db: ledger.verify(db, expect_head=expect_head))
     if as_json:
         emit_json(
             {
