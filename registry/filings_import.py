@@ -14,7 +14,15 @@ from typing import Any
 
 from registry.accounts_view import registered, row_state
 from registry.db import Database
-from registry.fields import FIELD_BY_KEY, FIELDS, HEADER_TO_KEY, FieldError, normalise, parse_date
+from registry.fields import (
+    FIELD_BY_KEY,
+    FIELDS,
+    HEADER_TO_KEY,
+    FieldError,
+    Status,
+    normalise,
+    parse_date,
+)
 from registry.importing import ImportRefused, RowError, open_import
 from registry.lifecycle import FilingFacts, Kind, LifecycleError
 from registry.writer import AccountPlan, FilingMeta, active_counts, add_warnings, commit
@@ -93,6 +101,9 @@ def _parse_row(
     for key in ("platform", "account_id"):
         if key not in values:
             error(key, "必填项为空")
+    status = values.get("status", Status.ACTIVE.value)
+    if status != Status.ACTIVE.value or (kind is not Kind.OPEN and cell("status") is not None):
+        error("status", "状态由备案类型改变(关停、注销、重新开设), 开设的账号状态为正常")
     if cell("new_account_id") is not None:
         values["new_account_id"] = str(cell("new_account_id")).strip()
     if len(errors) > start:

@@ -136,6 +136,42 @@ async def test_account_ids_swapped_or_reused_within_one_file(db: Database, tmp_p
     }
 
 
+async def test_status_column_is_refused_where_a_filing_kind_decides(
+    db: Database, tmp_path: Path
+) -> None:
+    rows = sample_rows(2)
+    await import_inventory(db, write_csv(tmp_path / "inv.csv", rows[:1]), META, TODAY)
+    old, new = rows
+    headers = [
+        "备案类型",
+        "平台",
+        "账号ID",
+        "账号名称",
+        "主办单位",
+        "行政区划代码",
+        "开设日期",
+        "状态",
+    ]
+    opened = [new["name"], new["sponsor"], new["region_code"], "2026-11-01"]
+    path = write_filings(
+        tmp_path / "f.csv",
+        headers,
+        [
+            ["开设", new["platform"], new["account_id"], *opened, "关停"],
+            ["变更", old["platform"], old["account_id"], "新名称", "", "", "", "注销"],
+        ],
+    )
+    with pytest.raises(ImportRefused) as refused:
+        await import_filings(db, path, "批量", NOW, TODAY)
+    assert [(e.row, e.column) for e in refused.value.errors] == [(2, "状态"), (3, "状态")]
+    ok = write_filings(
+        tmp_path / "ok.csv",
+        headers,
+        [["开设", new["platform"], new["account_id"], *opened, "正常"]],
+    )
+    assert (await import_filings(db, ok, "批量", NOW, TODAY)).by_kind == {"开设": 1}
+
+
 async def test_one_refused_filing_refuses_the_file(db: Database, tmp_path: Path) -> None:
     rows = sample_rows(1)
     await import_inventory(db, write_csv(tmp_path / "inv.csv", rows), META, TODAY)
