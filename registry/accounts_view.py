@@ -108,6 +108,8 @@ async def find_account(conn: AsyncConnection, ref: str) -> Mapping[str, Any] | N
     """An account by internal id ("42") or by ``PLATFORM:ACCOUNT_ID``."""
     query = account_select()
     if ref.isdigit():
+        if not ref.isascii() or len(ref) > 18:  # not an id any account has
+            return None
         query = query.where(accounts.c.id == int(ref))
     elif ":" in ref:
         platform, account_id = ref.split(":", 1)

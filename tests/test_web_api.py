@@ -96,9 +96,27 @@ async def test_accounts_pagination_and_bad_parameters(site: Site) -> None:
         "platform=脸书",
         "status=坏",
         "region=ab",
+        "page=%C2%B2",  # a superscript two: str.isdigit() says yes, int() no
+        "per_page=%C2%B2",
+        "page=" + "1" * 5000,  # beyond int()'s digit limit
+        "region=5%C2%B9",
     ):
         status, body = await get(site, "prov", f"/api/accounts?{query}")
         assert status == 400 and body["error"], query
+    for path in ("/api/ledger/%C2%B2", "/api/ledger/99999999999999999999"):
+        status, body = await get(site, "prov", path)
+        assert status == 400 and body["error"], path
+    for path in ("/api/accounts/%C2%B2", "/api/accounts/99999999999999999999"):
+        status, body = await get(site, "prov", path)
+        assert status == 404 and body["error"], path
+    for document in ('{"x": 1' + "0" * 5000 + "}", "[" * 100_000 + "]" * 100_000):
+        async with (
+            site.api("prov") as client,
+            client.post(
+                "/api/filings", data=document, headers={"Content-Type": "application/json"}
+            ) as response,
+        ):
+            assert response.status == 400, document[:20]
 
 
 async def test_account_detail_scope(site: Site) -> None:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from conftest import NOW
 from webfixtures import PASSWORD, Site, csrf_of, login, make_site
 
+from govmedia.web.ratelimit import MAX_KEYS, LoginLimiter
+from govmedia.web.rendering import safe_next
 from registry import users
 from registry.db import Database
 
@@ -54,6 +57,42 @@ async def test_login_sets_a_safe_cookie_and_logout_ends_it(site: Site) -> None:
             assert response.status == 303
         async with client.get("/", allow_redirects=False) as response:
             assert response.status == 302
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example/",
+        "/\t/evil.example/",
+        "/\n/evil.example",
+        "/\\evil.example/",
+        "https://evil.example/",
+    ],
+)
+def test_only_paths_of_this_site_are_followed_after_login(target: str) -> None:
+    assert safe_next(target) == "/"
+    assert safe_next("/accounts?platform=微博&status=关停") == "/accounts?platform=微博&status=关停"
+
+
+async def test_the_login_redirect_keeps_the_whole_address(site: Site) -> None:
+    async with site.browser() as client:
+        path = "/accounts?platform=微博&status=关停"
+        async with client.get(path, allow_redirects=False) as response:
+            location = response.headers["Location"]
+    query = parse_qs(urlsplit(location).query)
+    assert set(query) == {"next"} and query["next"] == [path]
+
+
+def test_a_spray_of_names_does_not_free_a_locked_name() -> None:
+    clock = [0.0]
+    limiter = LoginLimiter(3, 600.0, clock=lambda: clock[0])
+    for _ in range(3):
+        limiter.failed("jinjiang", "10.0.0.1")
+    assert limiter.blocked("jinjiang", "10.0.0.1") > 0
+    for n in range(MAX_KEYS + 1):
+        clock[0] = 1 + n / MAX_KEYS  # all within the window
+        limiter.failed(f"user{n}", "10.0.0.2")
+    assert limiter.blocked("jinjiang", "10.0.0.1") > 0
 
 
 async def test_csrf_is_checked_on_every_post(site: Site) -> None:

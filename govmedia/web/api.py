@@ -42,8 +42,8 @@ async def body(request: web.Request) -> dict[str, Any]:
         raise bad_request("请求体应为 JSON (Content-Type: application/json)")
     try:
         document = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise bad_request(f"JSON 格式错误: {exc}") from exc
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, a huge number, deep nesting
+        raise bad_request(f"JSON 格式错误: {str(exc)[:200]}") from exc
     if not isinstance(document, dict):
         raise bad_request("请求体应为 JSON 对象")
     return document
@@ -163,7 +163,7 @@ async def list_ledger(request: web.Request) -> web.Response:
 
 def _entry_id(request: web.Request) -> int:
     text = request.match_info["entry_id"]
-    if not text.isdigit():
+    if not params.is_number(text) or int(text) > params.MAX_ID:
         raise bad_request("台账编号应为整数")
     return int(text)
 

@@ -15,6 +15,7 @@ import hmac
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -104,7 +105,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
             raise Problem(401, "需要登录或 API 令牌 (Authorization: Bearer ...)")
         if request.method in UNSAFE:
             raise Problem(401, "登录已失效,请重新登录")
-        raise web.HTTPFound(f"/login?next={request.rel_url.path_qs}")
+        raise web.HTTPFound("/login?" + urlencode({"next": request.rel_url.path_qs}))
     if request.method in UNSAFE and not await _csrf_ok(request, session):
         raise forbidden("CSRF 校验失败:请刷新页面后重试")
     request[USER] = session.user

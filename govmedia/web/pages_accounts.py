@@ -39,7 +39,7 @@ async def inventory(request: web.Request) -> web.Response:
     )
 
 
-@routes.get("/accounts/{pk:\\d+}")
+@routes.get("/accounts/{pk:[0-9]{1,18}}")
 async def account_page(request: web.Request) -> web.Response:
     record, activity = await actions.account_view(
         request.app[DB], scope_of(request), request.match_info["pk"]

@@ -57,7 +57,7 @@ async def ledger_page(request: web.Request) -> web.Response:
     )
 
 
-@routes.post("/ledger/{entry_id:\\d+}")
+@routes.post("/ledger/{entry_id:[0-9]{1,18}}")
 async def ledger_update(request: web.Request) -> web.Response:
     form = await request.post()
     entry_id = int(request.match_info["entry_id"])

@@ -10,12 +10,20 @@ from registry.fields import PLATFORMS, Status
 from registry.ledger_status import parse_status
 from registry.scoped import MAX_PER_PAGE, AccountFilters
 
+#: the largest id a database column holds (a signed 64-bit integer)
+MAX_ID = 2**63 - 1
+
+
+def is_number(text: str, max_digits: int = 18) -> bool:
+    """ASCII digits only (``str.isdigit`` takes ``²``, which ``int`` refuses), and few enough."""
+    return text.isascii() and text.isdigit() and len(text) <= max_digits
+
 
 def integer(query: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
     text = query.get(name, "").strip()
     if not text:
         return default
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not is_number(text, len(str(high))) or not low <= int(text) <= high:
         raise bad_request(f"参数 {name} 应为 {low} 到 {high} 之间的整数")
     return int(text)
 
@@ -35,7 +43,7 @@ def account_filters(query: Mapping[str, str]) -> AccountFilters:
     if status and status not in {s.value for s in Status}:
         raise bad_request(f"未知状态 '{status}',应为 正常、关停、注销")
     region = query.get("region", "").strip()
-    if region and (not region.isdigit() or len(region) > 6):
+    if region and (not is_number(region) or len(region) > 6):
         raise bad_request("region 应为行政区划代码(或其前缀)")
     q = query.get("q", "").strip()
     if len(q) > 100:

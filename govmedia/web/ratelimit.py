@@ -10,6 +10,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+MAX_KEYS = 100_000
+
 
 class LoginLimiter:
     def __init__(
@@ -36,8 +38,23 @@ class LoginLimiter:
 
     def failed(self, username: str, remote: str) -> None:
         self._recent((username, remote)).append(self.clock())
-        if len(self._failures) > 100_000:  # bound memory under a spray of names
-            self._failures.clear()
+        if len(self._failures) > MAX_KEYS:  # bound memory under a spray of names
+            self._evict()
+
+    def _evict(self) -> None:
+        """Forget counters past the window, then (a spray within one window) the oldest of the
+        names not locked out: clearing them all would also free a locked name."""
+        cutoff = self.clock() - self.window_s
+        kept = {key: times for key, times in self._failures.items() if times and times[-1] > cutoff}
+        if len(kept) > MAX_KEYS // 2:
+            locked = {k: t for k, t in kept.items() if len(t) >= self.max_attempts}
+            others = sorted(
+                (item for item in kept.items() if len(item[1]) < self.max_attempts),
+                key=lambda item: item[1][-1],
+            )
+            room = max(0, MAX_KEYS // 2 - len(locked))
+            kept = locked | dict(others[len(others) - room :])
+        self._failures = kept
 
     def succeeded(self, username: str, remote: str) -> None:
         self._failures.pop((username, remote), None)

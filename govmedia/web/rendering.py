@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, TypedDict
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import jinja2
 from aiohttp import web
@@ -64,7 +64,14 @@ def this_quarter(request: web.Request) -> Quarter:
 
 
 def safe_next(target: str) -> str:
-    return target if target.startswith("/") and not target.startswith("//") else "/"
+    """``target`` when it is a path of this site, else ``/``. Browsers drop tabs and newlines
+    and read a backslash as a slash, so ``/\t/host`` would lead to another site."""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    if any(ord(char) < 32 or ord(char) == 127 for char in target):
+        return "/"
+    parts = urlsplit(target)
+    return "/" if parts.scheme or parts.netloc else target
 
 
 class Pager(TypedDict):
