@@ -139,6 +139,8 @@ async def test_exports_are_scoped(site: Site) -> None:
         assert named["510105"] not in bulletin and named["510302"] not in bulletin
         async with client.get("/exports/accounts?format=pdf") as response:
             assert response.status == 400
+        async with client.get("/exports/bulletin?quarter=0001Q1") as response:
+            assert response.status == 400  # no quarter before it to compare with
     async with site.browser() as client:
         await login(client, "unit")
         async with client.get("/exports/bulletin?quarter=2026Q4") as response:

@@ -56,9 +56,12 @@ def quarter(query: Mapping[str, str], default: Quarter) -> Quarter:
     if not text:
         return default
     try:
-        return Quarter.parse(text)
+        chosen = Quarter.parse(text)
+        chosen.previous()  # a bulletin compares with the quarter before: 0001Q1 has none
+        chosen.next()
     except ValueError as exc:
         raise bad_request(f"季度应写作 2026Q4: {text}") from exc
+    return chosen
 
 
 def ledger_status(query: Mapping[str, str]) -> str:
