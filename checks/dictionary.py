@@ -46,4 +46,6 @@ def load_dictionary(path: str | Path) -> tuple[WordingTerm, ...]:
         text = file.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise ValueError(f"{file}: cannot read wording dictionary: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{file}: wording dictionary is not UTF-8 text ({exc.reason})") from exc
     return parse_dictionary(text, str(file))

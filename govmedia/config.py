@@ -8,6 +8,7 @@ keys of the user's choosing (for example per-host fetch limits).
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Mapping
 from importlib import resources
@@ -16,6 +17,9 @@ from typing import Any
 
 OPEN_TABLES = frozenset({"fetch.hosts", "ledger.calendar"})
 DEFAULT_PATH = Path("config.toml")
+# Settings naming a file: a relative path is read from the configuration file's folder.
+PATH_KEYS = (("checks", "wording_error", "extra_dictionary"),)
+_KINDS = {bool: "true 或 false", int: "整数", float: "数字", str: "文本", list: "列表"}
 
 
 class ConfigError(Exception):
@@ -35,12 +39,23 @@ def load(path: Path | None = None) -> dict[str, Any]:
             return settings
         path = DEFAULT_PATH
     try:
-        user = tomllib.loads(path.read_text(encoding="utf-8"))
+        user = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError as exc:
         raise ConfigError(f"{path}: no such file") from exc
+    except OSError as exc:  # a folder, no permission
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
     _overlay(settings, user, path, prefix="")
+    for keys in PATH_KEYS:
+        table = settings
+        for key in keys[:-1]:
+            table = table[key]
+        value = table[keys[-1]]
+        if value and not Path(value).is_absolute():
+            table[keys[-1]] = str(path.parent / value)
     return settings
 
 
@@ -56,4 +71,21 @@ def _overlay(base: dict[str, Any], user: Mapping[str, Any], path: Path, prefix: 
                 raise ConfigError(f"{path}: '{dotted}' must be a table")
             _overlay(base[key], value, path, prefix=f"{dotted}.")
         else:
-            base[key] = value
+            base[key] = _checked(base[key], value, path, dotted)
+
+
+def _checked(default: Any, value: Any, path: Path, dotted: str) -> Any:
+    """``value`` when it has the default's type (an integer may stand for a number)."""
+    kind = type(default)
+    fits = (
+        isinstance(value, (int, float)) and not isinstance(value, bool)
+        if kind is float
+        else type(value) is kind
+    )
+    if not fits:
+        raise ConfigError(
+            f"{path}: '{dotted}' 应为 {_KINDS.get(kind, kind.__name__)}, 而不是 {value!r}"
+        )
+    if kind is float and not math.isfinite(value):
+        raise ConfigError(f"{path}: '{dotted}' 应为有限的数字, 而不是 {value!r}")
+    return float(value) if kind is float else value

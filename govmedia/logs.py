@@ -7,8 +7,12 @@ import sys
 
 import structlog
 
+LEVELS = ("debug", "info", "warning", "error", "critical")
+
 
 def configure(level: str = "info") -> None:
+    if level.lower() not in LEVELS:
+        raise ValueError(f"[logging] level 应为 {'、'.join(LEVELS)} 之一, 而不是 {level!r}")
     renderer: structlog.typing.Processor = (
         structlog.dev.ConsoleRenderer()
         if sys.stderr.isatty()

@@ -50,7 +50,15 @@ class DaemonSettings:
 
     @classmethod
     def from_config(cls, table: dict[str, Any]) -> DaemonSettings:
-        return cls(**table)
+        settings = cls(**table)
+        for name in ("quarterly_cron", "sweep_cron"):
+            try:
+                CronTrigger.from_crontab(getattr(settings, name), timezone=TZ)
+            except ValueError as exc:
+                raise ValueError(f"[daemon] {name}: {exc}") from exc
+        if not 1 <= settings.http_port <= 65535:
+            raise ValueError(f"[daemon] http_port must be 1-65535, not {settings.http_port}")
+        return settings
 
 
 class Daemon:

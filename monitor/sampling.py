@@ -279,6 +279,11 @@ class SamplingSettings:
         _check_ratio("[sampling] ratio", self.ratio)
         _check_ratio("[sampling] minimum_ratio", self.minimum_ratio)
         _check_rotation("[sampling] rotation_quarters", self.rotation_quarters)
+        if self.ratio < self.minimum_ratio:  # every scheduled draw would be refused
+            raise SamplingError(
+                f"[sampling] ratio {self.ratio} is below [sampling] minimum_ratio "
+                f"{self.minimum_ratio}: lower minimum_ratio too if that is intended"
+            )
 
     @classmethod
     def from_config(cls, mapping: Mapping[str, Any]) -> SamplingSettings:

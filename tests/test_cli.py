@@ -147,3 +147,34 @@ def test_database_url_puts_in_the_async_drivers() -> None:
     assert database_url("/srv/x.db") == "sqlite+aiosqlite:////srv/x.db"
     with pytest.raises(ValueError, match="数据库地址为空"):
         database_url("  ")
+
+
+def test_bad_settings_and_unusable_paths_are_errors_not_tracebacks(
+    cli,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    runner = CliRunner()
+
+    def bare(*args: str) -> click.testing.Result:
+        return runner.invoke(main, list(args), catch_exceptions=False)
+
+    cron = tmp_path / "cron.toml"
+    cron.write_text('[daemon]\nsweep_cron = "1 2"\n', encoding="utf-8")
+    result = bare("monitor", "daemon", "--config", str(cron), "--db", str(tmp_path / "d.db"))
+    assert result.exit_code == 2 and "sweep_cron" in result.stderr
+    low = tmp_path / "low.toml"
+    low.write_text("[sampling]\nratio = 0.2\n", encoding="utf-8")
+    result = bare("monitor", "run", "--quarter", "2026Q4", "--config", str(low))
+    assert result.exit_code == 2 and "minimum_ratio" in result.stderr
+    level = tmp_path / "level.toml"
+    level.write_text('[logging]\nlevel = "verbose"\n', encoding="utf-8")
+    assert bare("accounts", "list", "--config", str(level)).exit_code == 2
+    result = bare("accounts", "list", "--db", "postgresql://nobody@127.0.0.1:1/x")
+    assert result.exit_code == 1 and result.stderr.startswith("错误:")
+    (tmp_path / "folder").mkdir()
+    result = bare("accounts", "list", "--db", str(tmp_path / "folder"))
+    assert result.exit_code == 1 and "不可用" in result.stderr
+    assert cli("accounts", "export", "-o", str(tmp_path / "folder")).exit_code == 1
+    result = cli("monitor", "run", "--quarter", "2026Q4", "--as-of", "9999-12-31T00:00:00")
+    assert result.exit_code == 2 and "--as-of" in result.stderr
+    assert bare("serve", "--port", "99999").exit_code == 2

@@ -7,13 +7,16 @@ import functools
 import getpass
 import json
 import sys
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from govmedia import config, logs
 from registry import migrate
@@ -51,9 +54,9 @@ def common(command: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(config_path: Path | None, db_url: str | None, **kwargs: Any) -> Any:
         try:
             settings = config.load(config_path)
-        except config.ConfigError as exc:
+            logs.configure(settings["logging"]["level"])
+        except (config.ConfigError, ValueError) as exc:
             raise click.UsageError(str(exc)) from exc
-        logs.configure(settings["logging"]["level"])
         try:
             url = database_url(db_url or settings["database"]["url"])
         except ValueError as exc:
@@ -62,6 +65,16 @@ def common(command: Callable[..., Any]) -> Callable[..., Any]:
         return command(env=env, **kwargs)
 
     return wrapper
+
+
+@contextmanager
+def settings_checked() -> Iterator[None]:
+    """A setting the objects built from it refuse (a ratio out of range, a cron expression that
+    does not parse) is a usage error naming it, not a traceback."""
+    try:
+        yield
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise click.UsageError(f"配置错误: {exc}") from exc
 
 
 def run(env: Env, work: Callable[[Database], Awaitable[T]], *, check_schema: bool = True) -> T:
@@ -87,6 +100,17 @@ def run(env: Env, work: Callable[[Database], Awaitable[T]], *, check_schema: boo
     except Refused as exc:
         click.echo(f"错误: {exc}", err=True)
         sys.exit(1)
+    except DBAPIError as exc:  # unreachable server, unreadable file, locked database
+        reason = str(exc.orig) if exc.orig is not None else str(exc)
+        click.echo(f"错误: 数据库 {_shown(env.db_url)} 不可用: {reason}", err=True)
+        sys.exit(1)
+    except OSError as exc:  # a server refusing connections, a folder given as a file
+        click.echo(f"错误: {exc}", err=True)
+        sys.exit(1)
+
+
+def _shown(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def emit_json(document: Any) -> None:

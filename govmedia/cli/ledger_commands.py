@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from govmedia.cli.common import Env, common, echo_table, emit_json, run, whoami
+from govmedia.cli.common import Env, common, echo_table, emit_json, run, settings_checked, whoami
 from monitor.ledger_export import FORMATS, export_ledger
 from monitor.quarter import Quarter
 from monitor.workdays import DeadlineRule
@@ -163,7 +163,8 @@ def report(env: Env, quarter: str, output: Path, issued: str | None, region: str
     if region is not None and not (len(region) == 6 and region.isdigit()):
         raise click.BadParameter("应为 6 位行政区划代码, 如 510100", param_hint="--region")
     day = _issued(issued)
-    rule = DeadlineRule.from_config(env.settings)
+    with settings_checked():
+        rule = DeadlineRule.from_config(env.settings)
     output.parent.mkdir(parents=True, exist_ok=True)
     bulletin = run(
         env, lambda db: write_report(db, output, wanted, issued=day, rule=rule, region=region)

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from govmedia.cli.common import Env, common, emit_json, run, whoami
+from govmedia.cli.common import Env, common, emit_json, run, settings_checked, whoami
 from monitor.quarter import Quarter
 from monitor.run import Context, RunRequest, RunSummary, run_inspection
 from monitor.samples import DrawRequest, draw_sample, show_sample
@@ -60,7 +60,8 @@ def sample_draw(
         allow_below_minimum,
         redraw,
     )
-    settings = SamplingSettings.from_config(env.settings["sampling"])
+    with settings_checked():
+        settings = SamplingSettings.from_config(env.settings["sampling"])
     sample_id, drawn = run(env, lambda db: draw_sample(db, settings, request))
     if as_json:
         emit_json({"sample_id": sample_id, **drawn.to_dict()})
@@ -162,8 +163,11 @@ def monitor_run(
         point = parse_time(as_of) if as_of else now
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--as-of") from exc
+    if not 2000 <= point.year <= 2099:
+        raise click.BadParameter("监测时间点应在 2000 至 2099 年之间", param_hint="--as-of")
     request = RunRequest(_quarter(quarter), point, now, all_accounts, concurrency, whoami())
-    context = Context.from_settings(env.settings)
+    with settings_checked():
+        context = Context.from_settings(env.settings)
     bar, update = _progress_bar([])
 
     async def work(db: Database) -> RunSummary:
@@ -217,8 +221,13 @@ def print_summary(summary: RunSummary) -> None:
 @common
 def monitor_daemon(env: Env) -> None:
     """The long-running scheduler (quarterly runs, daily sweep, /healthz and /metrics)."""
-    from monitor.daemon import Daemon
+    from monitor.daemon import Daemon, DaemonSettings
+    from monitor.worker import WorkerSettings
 
+    with settings_checked():  # refused now, not when the first job runs
+        Context.from_settings(env.settings)
+        DaemonSettings.from_config(env.settings["daemon"])
+        WorkerSettings.from_config(env.settings["workers"])
     run(env, lambda db: Daemon(db, env.settings).serve())
 
 
@@ -244,10 +253,11 @@ def monitor_worker(
     """Claim and inspect accounts of the open runs with other workers (PostgreSQL)."""
     from monitor.worker import Worker, WorkerSettings
 
-    settings = WorkerSettings.from_config(env.settings["workers"]).with_options(
-        batch=batch, lease_s=lease_s
-    )
-    context = Context.from_settings(env.settings)
+    with settings_checked():
+        settings = WorkerSettings.from_config(env.settings["workers"]).with_options(
+            batch=batch, lease_s=lease_s
+        )
+        context = Context.from_settings(env.settings)
 
     async def work(db: Database) -> Any:
         import signal

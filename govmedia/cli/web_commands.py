@@ -24,7 +24,7 @@ def _now() -> datetime:
 
 @click.command("serve")
 @click.option("--host", default=None, help="监听地址 (默认 [web] host,即 127.0.0.1)")
-@click.option("--port", type=int, default=None, help="端口 (默认 [web] port)")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="端口 (默认 [web] port)")
 @common
 def serve(env: Env, host: str | None, port: int | None) -> None:
     """Serve the web console and the JSON API (aiohttp)."""
@@ -35,7 +35,7 @@ def serve(env: Env, host: str | None, port: int | None) -> None:
 
     web_settings = env.settings["web"]
     host = host or web_settings["host"]
-    port = port or web_settings["port"]
+    port = web_settings["port"] if port is None else port
 
     async def start() -> web.AppRunner:
         database = env.database()
