@@ -170,14 +170,18 @@ def _section(kind: type[Any], section: Mapping[str, Any], prefix: str) -> Any:
     return kind(**values)
 
 
+#: days, counts and widths beyond this are typing mistakes (and overflow date arithmetic)
+_MAX_INT = 36_500
+
+
 def _coerce(annotation: str, value: Any, key: str) -> Any:
     if annotation == "bool":
         if not isinstance(value, bool):
             raise ValueError(f"{key}: expected true or false, got {value!r}")
         return value
     if annotation == "int":
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(f"{key}: expected a whole number ≥ 0, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_INT:
+            raise ValueError(f"{key}: expected a whole number from 0 to {_MAX_INT}, got {value!r}")
         return value
     if annotation == "str":
         if not isinstance(value, str):

@@ -53,6 +53,7 @@ BAD = [
     ({"empty_shell": {"repost_markers": "转发"}}, "checks.empty_shell.repost_markers"),
     ({"empty_shell": {"repost_markers": [""]}}, "checks.empty_shell.repost_markers"),
     ({"empty_shell": {"window_days": -1}}, "checks.empty_shell.window_days"),
+    ({"empty_shell": {"window_days": 99_999_999}}, "checks.empty_shell.window_days"),  # overflows
     ({"unreviewed_post": {"required_levels": ["三审"]}}, "checks.unreviewed_post.required_levels"),
     ({"privacy_leak": {"mobile": "yes"}}, "checks.privacy_leak.mobile"),
     ({"wording_error": {"extra_dictionary": 5}}, "checks.wording_error.extra_dictionary"),

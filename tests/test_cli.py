@@ -178,3 +178,7 @@ def test_bad_settings_and_unusable_paths_are_errors_not_tracebacks(
     result = cli("monitor", "run", "--quarter", "2026Q4", "--as-of", "9999-12-31T00:00:00")
     assert result.exit_code == 2 and "--as-of" in result.stderr
     assert bare("serve", "--port", "99999").exit_code == 2
+    result = cli(
+        "report", "--quarter", "2026Q4", "-o", str(tmp_path / "b.html"), "--issued", "9999-12-31"
+    )
+    assert result.exit_code == 2 and "--issued" in result.stderr

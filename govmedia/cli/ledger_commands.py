@@ -179,6 +179,9 @@ def _issued(value: str | None) -> date:
     if value is None:
         return _now().date()
     try:
-        return parse_date(value)
+        day = parse_date(value)
     except FieldError as exc:
         raise click.BadParameter(str(exc), param_hint="--issued") from exc
+    if not 2000 <= day.year <= 2099:
+        raise click.BadParameter("通报日期应在 2000 至 2099 年之间", param_hint="--issued")
+    return day
