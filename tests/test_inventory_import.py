@@ -13,9 +13,16 @@ from govmedia.synthetic import header_row
 from registry import queries
 from registry.db import Database
 from registry.fields import FIELD_BY_KEY, FIELDS, KEYS
-from registry.importing import ImportRefused
+from registry.importing import ImportRefused, RowError
 from registry.inventory import import_inventory
 from registry.schema import accounts, filings, units
+
+
+async def refusal(db: Database, path: Path) -> list[RowError]:
+    """The errors an import of ``path`` is refused with."""
+    with pytest.raises(ImportRefused) as refused:
+        await import_inventory(db, path, META, TODAY)
+    return refused.value.errors
 
 
 async def count(db: Database, table) -> int:  # type: ignore[no-untyped-def]
@@ -45,10 +52,8 @@ async def test_every_bad_row_is_reported(db: Database, tmp_path: Path) -> None:
     rows[3]["sponsor_code"] = "91330100799655058C"
     rows[4]["opened_on"] = "2026年13月1日"
     rows[5]["name"] = ""
-    path = write_csv(tmp_path / "inv.csv", rows)
-    with pytest.raises(ImportRefused) as refused:
-        await import_inventory(db, path, META, TODAY)
-    assert [(e.row, e.column) for e in refused.value.errors] == [
+    errors = await refusal(db, write_csv(tmp_path / "inv.csv", rows))
+    assert [(e.row, e.column) for e in errors] == [
         (3, "平台"),
         (5, "主办单位统一社会信用代码"),
         (6, "开设日期"),
@@ -63,15 +68,13 @@ async def test_values_the_database_could_not_hold_are_row_errors(
     rows[0]["region_code"] = "5１0１0４"  # full-width digits: no region code
     rows[1]["name"] = "很长的名称" * 41  # 205 characters, the column holds 200
     rows[2]["phone"] = "028-" + "1" * 60
-    path = write_csv(tmp_path / "inv.csv", rows)
-    with pytest.raises(ImportRefused) as refused:
-        await import_inventory(db, path, META, TODAY)
-    assert [(e.row, e.column) for e in refused.value.errors] == [
+    errors = await refusal(db, write_csv(tmp_path / "inv.csv", rows))
+    assert [(e.row, e.column) for e in errors] == [
         (2, "行政区划代码"),
         (3, "账号名称"),
         (4, "联系电话"),
     ]
-    assert "最多200个字符" in str(refused.value.errors[1])
+    assert "最多200个字符" in str(errors[1])
     assert await count(db, accounts) == 0
 
 

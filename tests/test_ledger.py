@@ -4,6 +4,7 @@ overdue entries; every change recorded, nothing deleted."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from datetime import date, timedelta
 
 import pytest
@@ -145,18 +146,25 @@ async def test_unknown_entry_is_refused(db: Database) -> None:
         await ledger.update_status(db, 99, "整改中", actor="张三", note="", at=LATER)
 
 
+async def reported_fixed_then_rechecked(
+    db: Database, pk: int, entries: Iterable[int], found: set[str]
+) -> list[tuple[int, str]]:
+    """The unit reports ``entries`` fixed; the monitor's re-check of ``pk`` finds ``found``."""
+    for entry in entries:
+        await ledger.update_status(db, entry, "待复核", actor="张三", note="已整改", at=LATER)
+    async with db.write() as conn:
+        return await ledger.apply_recheck(
+            conn, account_pk=pk, found_codes=found, at=LATER, run_id=None
+        )
+
+
 async def test_recheck_closes_fixed_entries_and_reopens_the_others(db: Database) -> None:
     first, other = await open_accounts(db, 2)
     await record(db, first, [dormant(), privacy()])
     await record(db, other, [dormant()])
     ids = {(r["account_id"], r["problem_code"]): r["entry_id"] for r in await list_entries(db)}
     mine = {code: entry for (_, code), entry in ids.items() if entry <= 2}
-    for entry in mine.values():
-        await ledger.update_status(db, entry, "待复核", actor="张三", note="已整改", at=LATER)
-    async with db.write() as conn:
-        moved = await ledger.apply_recheck(
-            conn, account_pk=first, found_codes={"privacy_leak"}, at=LATER, run_id=None
-        )
+    moved = await reported_fixed_then_rechecked(db, first, mine.values(), {"privacy_leak"})
     assert sorted(moved) == sorted(
         [(mine["dormant"], "已销号"), (mine["privacy_leak"], "复核未通过")]
     )
@@ -181,12 +189,7 @@ async def test_a_dormant_account_gone_zombie_is_not_rectified(db: Database) -> N
     (pk,) = await open_accounts(db, 1)
     await record(db, pk, [dormant(), privacy()])
     ids = {r["problem_code"]: r["entry_id"] for r in await list_entries(db)}
-    for entry in ids.values():
-        await ledger.update_status(db, entry, "待复核", actor="张三", note="已整改", at=LATER)
-    async with db.write() as conn:
-        moved = await ledger.apply_recheck(
-            conn, account_pk=pk, found_codes={"zombie"}, at=LATER, run_id=None
-        )
+    moved = await reported_fixed_then_rechecked(db, pk, ids.values(), {"zombie"})
     assert sorted(moved) == sorted(
         [(ids["dormant"], "复核未通过"), (ids["privacy_leak"], "已销号")]
     )
