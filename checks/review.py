@@ -3,10 +3,10 @@
 A post published within ``window_days`` before the time point is matched to a review record by
 URL, else by normalised title: a record found by title is one that names no other post of the
 window by URL, and it vouches for one post only (one record per published post: a daily column
-under one title is not cleared by a single record). It is a problem when no record matches, when a review time is
-later than the publication time (exact comparison: the same minute passes, one minute later
-fails), or when a required level has no review time. Undated posts cannot be placed in the
-window and are not judged.
+under one title is not cleared by a single record). It is a problem when no record matches,
+when a review time is later than the publication time (exact comparison: the same minute
+passes, one minute later fails), or when a required level has no review time. Undated posts
+cannot be placed in the window and are not judged.
 """
 
 from __future__ import annotations

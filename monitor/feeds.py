@@ -122,8 +122,9 @@ def parse_date(text: str | None) -> datetime | None:
     """Parse the date forms feedparser gets wrong; ``None`` when ``text`` is not one of them.
 
     Numeric and Chinese forms (``2026-11-20 08:30[:00]``, ``2026/11/20``, ``2026年11月20日 08:30``,
-    ``2026年11月20日08时30分``, ``2026年11月20日 下午3:30``, optionally with an offset), RFC 822 dates without a zone or with ``CST``, and Java's
-    ``Fri Nov 20 08:30:00 CST 2026``. A missing zone and ``CST`` mean Asia/Shanghai.
+    ``2026年11月20日08时30分``, ``2026年11月20日 下午3:30``, optionally with an offset), RFC 822
+    dates without a zone or with ``CST``, and Java's ``Fri Nov 20 08:30:00 CST 2026``. A missing
+    zone and ``CST`` mean Asia/Shanghai.
     """
     if not text:
         return None
