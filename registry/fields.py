@@ -16,6 +16,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from registry.codes import credit_code_problem, region_code_problem
+from registry.tabular import EXCEL_EXACT_LIMIT
 
 PLATFORMS = (
     "微信公众号", "微信视频号", "微博", "抖音", "快手", "今日头条",
@@ -129,7 +130,7 @@ class Field:
         """The canonical text of ``raw`` for this field; raises FieldError."""
         if type(raw) is str:
             text = raw.strip()
-        elif isinstance(raw, float) and abs(raw) >= 1e15:
+        elif isinstance(raw, float) and abs(raw) >= EXCEL_EXACT_LIMIT:
             raise FieldError("数字超过15位, 表格软件已改动其末几位: 请把该列设为文本后重新录入")
         elif isinstance(raw, (date, datetime)) and self.key == "opened_on":
             return parse_date(raw).isoformat()

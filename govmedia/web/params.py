@@ -10,12 +10,10 @@ from registry.fields import PLATFORMS, Status
 from registry.ledger_status import parse_status
 from registry.scoped import MAX_PER_PAGE, AccountFilters
 
-#: the largest id a database column holds (a signed 64-bit integer)
-MAX_ID = 2**63 - 1
-
 
 def is_number(text: str, max_digits: int = 18) -> bool:
-    """ASCII digits only (``str.isdigit`` takes ``²``, which ``int`` refuses), and few enough."""
+    """ASCII digits only (``str.isdigit`` takes ``²``, which ``int`` refuses), and few enough
+    (18 digits: below 2**63, so any such id fits a database column)."""
     return text.isascii() and text.isdigit() and len(text) <= max_digits
 
 
