@@ -47,12 +47,18 @@ def write_inventory(path: Path, count: int) -> None:
             writer.writerow([row[k] for k in KEYS])
 
 
-def entry_row(entry_id: int, pk: int, code: str, sponsor: str) -> dict[str, Any]:
+def entry_row(
+    entry_id: int, pk: int, account: tuple[str, str, str], code: str, sponsor: str
+) -> dict[str, Any]:
     published = DETECTED - timedelta(days=entry_id % 40 + 1)
+    account_id, name, region_code = account
     return {
         "id": entry_id,
         "quarter": "2026Q4",
         "account_pk": pk,
+        "account_id": account_id,
+        "account_name": name,
+        "region_code": region_code,
         "problem_code": code,
         "severity": SEVERITY[code].value,
         "description": f"{PROBLEM_LABELS[code]}:监测时间点前 {entry_id % 40 + 1} 天最近一次更新",
@@ -85,16 +91,31 @@ async def setup(url: str, workdir: Path, entries: int) -> float:
     start = time.perf_counter()
     async with database.read() as conn:
         result = await conn.execute(
-            select(accounts.c.id, accounts.c.platform, accounts.c.account_id, accounts.c.sponsor_id)
+            select(
+                accounts.c.id,
+                accounts.c.platform,
+                accounts.c.account_id,
+                accounts.c.name,
+                accounts.c.region_code,
+                accounts.c.sponsor_id,
+            )
         )
         found = [tuple(r) for r in result]
     rows = []
-    identities = {pk: (platform, account_id) for pk, platform, account_id, _ in found}
+    platforms = {pk: platform for pk, platform, *_ in found}
     for index in range(entries):
-        pk = found[index // 4][0]
-        rows.append(entry_row(index + 1, pk, CODES[index % 4], f"某市某局{found[index // 4][3]}"))
+        pk, _, account_id, name, region_code, sponsor_id = found[index // 4]
+        rows.append(
+            entry_row(
+                index + 1,
+                pk,
+                (account_id, name, region_code),
+                CODES[index % 4],
+                f"某市某局{sponsor_id}",
+            )
+        )
     async with database.write() as conn:
-        await ledger.insert_entries(conn, rows, identities=identities, actor="bench")
+        await ledger.insert_entries(conn, rows, platforms=platforms, actor="bench")
         updates = [
             status_content(
                 entry_id, "待整改", "整改中", "bench", DETECTED + timedelta(days=1), "整改中"

@@ -245,7 +245,7 @@ async def _entries(
         select(
             ledger_entries.c.id,
             ledger_entries.c.quarter,
-            accounts.c.name,
+            ledger_entries.c.account_name,
             accounts.c.platform,
             ledger_entries.c.sponsor,
             ledger_entries.c.problem_code,
@@ -264,7 +264,7 @@ async def _entries(
         NamedEntry(
             entry_id=row.id,
             quarter=row.quarter,
-            account_name=row.name,
+            account_name=row.account_name,
             platform=row.platform,
             sponsor=row.sponsor,
             problem_code=row.problem_code,

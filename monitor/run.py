@@ -255,6 +255,8 @@ class _Writer:
                         account_pk=outcome.pk,
                         platform=facts.platform,
                         account_id=facts.account_id,
+                        account_name=facts.name,
+                        region_code=facts.region_code,
                         sponsor=facts.sponsor,
                         findings=outcome.findings,
                         detected_at=self.run.as_of,

@@ -111,6 +111,8 @@ class AccountFindings:
     account_pk: int
     platform: str
     account_id: str
+    account_name: str
+    region_code: str
     sponsor: str
     findings: Sequence[Finding]
     detected_at: datetime
@@ -134,16 +136,23 @@ async def record_findings(
 ) -> int:
     """Create the missing entries for ``findings`` (one per problem code); existing entries of
     the quarter are left as they are. Returns the number of entries created."""
-    identity = (
+    account = (
         await conn.execute(
-            select(accounts.c.platform, accounts.c.account_id).where(accounts.c.id == account_pk)
+            select(
+                accounts.c.platform,
+                accounts.c.account_id,
+                accounts.c.name,
+                accounts.c.region_code,
+            ).where(accounts.c.id == account_pk)
         )
     ).one()
     item = AccountFindings(
         quarter,
         account_pk,
-        identity[0],
-        identity[1],
+        account.platform,
+        account.account_id,
+        account.name,
+        account.region_code,
         sponsor,
         findings,
         detected_at,
@@ -173,15 +182,18 @@ async def record_findings_batch(
             merged[(quarter, pk)][1].pop(code, None)
     next_id = await first_free_id(conn, ledger_entries)
     rows: list[dict[str, Any]] = []
-    identities: dict[int, tuple[str, str]] = {}
+    platforms: dict[int, str] = {}
     for item, by_code in merged.values():
-        identities[item.account_pk] = (item.platform, item.account_id)
+        platforms[item.account_pk] = item.platform
         for code, values in by_code.items():
             rows.append(
                 {
                     "id": next_id,
                     "quarter": item.quarter,
                     "account_pk": item.account_pk,
+                    "account_id": item.account_id,
+                    "account_name": item.account_name,
+                    "region_code": item.region_code,
                     "problem_code": code,
                     "severity": values["severity"],
                     "description": ";".join(values["descriptions"]),
@@ -197,7 +209,7 @@ async def record_findings_batch(
             )
             next_id += 1
     if rows:
-        await insert_entries(conn, rows, identities=identities, actor=actor)
+        await insert_entries(conn, rows, platforms=platforms, actor=actor)
     return len(rows)
 
 
@@ -205,19 +217,18 @@ async def insert_entries(
     conn: AsyncConnection,
     rows: Sequence[dict[str, Any]],
     *,
-    identities: dict[int, tuple[str, str]],
+    platforms: Mapping[int, str],
     actor: str,
     chunk: int = 2000,
 ) -> None:
-    """Insert entry rows (ids assigned by the caller) and chain their 'created' records.
-
-    ``identities`` maps account pk -> (platform, account id) as detected. Also used by the
+    """Insert entry rows (ids assigned by the caller; the account as detected in each) and
+    chain their 'created' records. ``platforms`` maps account pk -> platform. Also used by the
     benchmark to build a large ledger with a real chain.
     """
     await insert_rows(conn, ledger_entries, rows, chunk=chunk)
     await sync_id_sequence(conn, ledger_entries)
     contents = [
-        created_content(row["id"], row, *identities[row["account_pk"]], actor, row["detected_at"])
+        created_content(row["id"], row, platforms[row["account_pk"]], actor, row["detected_at"])
         for row in rows
     ]
     await append(conn, contents)

@@ -26,10 +26,14 @@ from registry.schema import ledger_events
 
 GENESIS = "0" * 64
 CREATED, STATUS = "created", "status"
-# The ledger_entries columns a 'created' record vouches for.
+# The ledger_entries columns a 'created' record vouches for. Records made before 0006 hold no
+# account_name or region_code (``ledger_verify`` leaves those unchecked for them).
 ENTRY_FIELDS = (
     "quarter",
     "account_pk",
+    "account_id",
+    "account_name",
+    "region_code",
     "sponsor",
     "problem_code",
     "severity",
@@ -71,13 +75,12 @@ def entry_projection(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def created_content(
-    entry_id: int, row: Mapping[str, Any], platform: str, account_id: str, actor: str, at: datetime
+    entry_id: int, row: Mapping[str, Any], platform: str, actor: str, at: datetime
 ) -> dict[str, Any]:
     return {
         "kind": CREATED,
         "entry_id": entry_id,
         "platform": platform,
-        "account_id": account_id,
         **entry_projection(row),
         "status": row["status"],
         "actor": actor,

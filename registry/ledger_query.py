@@ -90,13 +90,7 @@ def _entry_query(
     quarter: str | None, status: str | None, after: int, where: ColumnElement[bool] | None = None
 ) -> Any:
     query = (
-        select(
-            ledger_entries,
-            accounts.c.platform,
-            accounts.c.account_id.label("platform_account_id"),
-            accounts.c.name.label("account_name"),
-            accounts.c.region_code,
-        )
+        select(ledger_entries, accounts.c.platform)
         .join(accounts, ledger_entries.c.account_pk == accounts.c.id)
         .where(ledger_entries.c.id > after)
         .order_by(ledger_entries.c.id)
@@ -164,7 +158,7 @@ def _row(entry: Mapping[Any, Any], history: list[dict[str, Any]], digest: str) -
         "entry_id": entry["id"],
         "quarter": entry["quarter"],
         "platform": entry["platform"],
-        "account_id": entry["platform_account_id"],
+        "account_id": entry["account_id"],
         "account_name": entry["account_name"],
         "sponsor": entry["sponsor"],
         "region_code": entry["region_code"],

@@ -33,6 +33,9 @@ _PAGE = 5000
 _MAX_PROBLEMS = 100
 _FORMS_KEPT = 20_000  # converted times (dates) kept; most repeat (a run's detection time)
 _VOUCHED_FIELDS = operator.itemgetter(*ENTRY_FIELDS)
+# What a record made before 0006 says of the fields it did not hold yet: anything matches it.
+_UNSTATED: Any = object()
+_SINCE_0006 = frozenset({"account_name", "region_code"})
 
 # Read by position (these run 100,000 times): a record is (id, entry_id, kind, status, actor,
 # at, note, prev_digest, digest, content text); an entry is (id, status, *ENTRY_FIELDS).
@@ -252,7 +255,9 @@ class _Checker:
                 try:
                     vouched = vouched_fields(content)
                 except KeyError:
-                    vouched = tuple([get(k) for k in ENTRY_FIELDS])
+                    vouched = tuple(
+                        [get(k, _UNSTATED if k in _SINCE_0006 else None) for k in ENTRY_FIELDS]
+                    )
                 if entry_id > self.last_created:
                     self.last_created = entry_id
                 waiting = unvouched.pop(entry_id, None)
@@ -288,7 +293,7 @@ class _Checker:
         day = self.forms.date
         entry_status = self.entry_status
         vouched_by = self.vouched
-        # A row is (id, status, *ENTRY_FIELDS); the first six fields are chained as they are.
+        # A row is (id, status, *ENTRY_FIELDS); the first nine fields are chained as they are.
         for entry_id, status, *as_stored, evidence, last_post, detected, deadline, flag in rows:
             entry_status[entry_id] = status
             # The chained form of the vouched-for columns (``ledger_chain.entry_projection``).
@@ -316,8 +321,12 @@ class _Checker:
     ) -> None:
         if projection != vouched:
             differing = [
-                k for k, x, y in zip(ENTRY_FIELDS, projection, vouched, strict=True) if x != y
+                k
+                for k, x, y in zip(ENTRY_FIELDS, projection, vouched, strict=True)
+                if x != y and y is not _UNSTATED
             ]
+            if not differing:
+                return
             self.problem(
                 f"台账条目 #{entry_id} 被改动: {', '.join(differing)} 与创建记录 #{event_id} 不符",
                 entry_id,

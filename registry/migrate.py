@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-HEAD = "0005"  # the newest migration (tests/test_migrate.py checks it against the scripts)
+HEAD = "0006"  # the newest migration (tests/test_migrate.py checks it against the scripts)
 
 
 def alembic_config() -> Config:

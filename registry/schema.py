@@ -228,6 +228,12 @@ ledger_entries = Table(
     Column("id", Integer, primary_key=True),
     Column("quarter", String(6), nullable=False),
     Column("account_pk", ForeignKey("accounts.id"), nullable=False, index=True),
+    # The account as detected (0006; entries made before it hold the inventory's values of
+    # the day they were upgraded, and their detected ID from the chain): a later change or
+    # transfer leaves the entry as it was found.
+    Column("account_id", String(200), nullable=True),
+    Column("account_name", String(200), nullable=True),
+    Column("region_code", String(6), nullable=True),
     Column("problem_code", String(30), nullable=False),
     Column("severity", String(10), nullable=False),
     Column("description", Text, nullable=False),

@@ -95,7 +95,7 @@ async def dashboard(db: Database, scope: Scope, quarter: str) -> dict[str, Any]:
                     ledger_entries.c.problem_code,
                     ledger_entries.c.deadline,
                     ledger_entries.c.sponsor,
-                    accounts.c.name,
+                    ledger_entries.c.account_name,
                     accounts.c.platform,
                 )
                 .join(accounts, ledger_entries.c.account_pk == accounts.c.id)
@@ -152,7 +152,7 @@ async def dashboard(db: Database, scope: Scope, quarter: str) -> dict[str, Any]:
                 "problem_label": PROBLEM_LABELS.get(r.problem_code, r.problem_code),
                 "deadline": r.deadline,
                 "sponsor": r.sponsor,
-                "account_name": r.name,
+                "account_name": r.account_name,
                 "platform": r.platform,
             }
             for r in overdue

@@ -14,6 +14,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from click.testing import CliRunner
+from conftest import META
 from ledgerfixtures import (
     DETECTED,
     HYPERLINK,
@@ -24,11 +25,15 @@ from ledgerfixtures import (
     privacy,
     record,
 )
+from sqlalchemy import select
 
 from govmedia.cli import main
 from monitor.ledger_export import export_ledger
 from registry import ledger
 from registry.db import Database
+from registry.filing import file_on_account
+from registry.lifecycle import Kind
+from registry.schema import accounts
 from registry.times import SHANGHAI
 from registry.xlsx_stream import XlsxStream
 
@@ -226,3 +231,32 @@ async def test_cli_export_writes_the_file(db: Database, db_url: str, tmp_path: P
     assert result.exit_code == 0, result.output
     assert "已导出 3 条" in result.stdout
     assert openpyxl.load_workbook(out).sheetnames[0] == "整改台账"
+
+
+async def test_an_entry_shows_the_account_as_it_was_detected(db: Database, tmp_path: Path) -> None:
+    """A later change of ID, name or region (or a transfer) leaves the entry as it was found;
+    an entry detected after the change shows the new identity."""
+    (pk,) = await open_accounts(db, 1)
+    await record(db, pk, [dormant()])
+    async with db.read() as conn:
+        before = (await conn.execute(select(accounts).where(accounts.c.id == pk))).one()
+    moved = "510104" if before.region_code != "510104" else "510105"
+    changes = {"account_id": "renamed-001", "name": "锦江发布新号", "region_code": moved}
+    await file_on_account(db, str(pk), Kind.CHANGE, META, DETECTED.date(), changes)
+    await record(db, pk, [dormant()], quarter="2027Q1")
+    path = tmp_path / "ledger.json"
+    await export_ledger(db, path, "json", quarter="2026Q4", now=NOW)
+    (entry,) = json.loads(path.read_text("utf-8"))["entries"]
+    assert (entry["account_id"], entry["account_name"], entry["region_code"]) == (
+        before.account_id,
+        before.name,
+        before.region_code,
+    )
+    await export_ledger(db, path, "json", quarter="2027Q1", now=NOW)
+    (later,) = json.loads(path.read_text("utf-8"))["entries"]
+    assert (later["account_id"], later["account_name"], later["region_code"]) == (
+        "renamed-001",
+        "锦江发布新号",
+        moved,
+    )
+    assert (await ledger.verify(db)).ok

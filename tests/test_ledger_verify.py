@@ -265,3 +265,17 @@ async def test_unreadable_stored_values_are_named(db: Database) -> None:
     assert "字段 at " in messages and "摘要不符" in messages
     assert "台账条目 #2 被改动: evidence" in messages
     assert "台账条目 #3 被改动: deadline " in messages
+
+
+async def test_changed_account_identity_of_an_entry_is_named(db: Database) -> None:
+    await build(db)
+    entries = ledger_entries.c
+    await tamper(db, update(ledger_entries).where(entries.id == 1).values(account_id="other"))
+    await tamper(db, update(ledger_entries).where(entries.id == 2).values(account_name="别的号"))
+    await tamper(db, update(ledger_entries).where(entries.id == 3).values(region_code="110101"))
+    result = await ledger.verify(db)
+    assert [p.entry_id for p in result.problems] == [1, 2, 3]
+    for problem, name in zip(
+        result.problems, ("account_id", "account_name", "region_code"), strict=True
+    ):
+        assert f"被改动: {name} 与创建记录" in problem.message
