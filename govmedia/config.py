@@ -20,6 +20,8 @@ DEFAULT_PATH = Path("config.toml")
 # Settings naming a file: a relative path is read from the configuration file's folder.
 PATH_KEYS = (("checks", "wording_error", "extra_dictionary"),)
 _KINDS = {bool: "true 或 false", int: "整数", float: "数字", str: "文本", list: "列表"}
+# Bounds of the settings no object built from them checks (most are checked where they are used).
+RANGES = {"database.busy_timeout_s": (0.0, 3600.0)}
 
 
 class ConfigError(Exception):
@@ -72,6 +74,11 @@ def _overlay(base: dict[str, Any], user: Mapping[str, Any], path: Path, prefix: 
             _overlay(base[key], value, path, prefix=f"{dotted}.")
         else:
             base[key] = _checked(base[key], value, path, dotted)
+            low, high = RANGES.get(dotted, (None, None))
+            if low is not None and not low <= base[key] <= high:
+                raise ConfigError(
+                    f"{path}: '{dotted}' 应在 {low:g} 到 {high:g} 之间, 而不是 {value!r}"
+                )
 
 
 def _checked(default: Any, value: Any, path: Path, dotted: str) -> Any:

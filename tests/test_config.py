@@ -82,3 +82,11 @@ def test_a_dictionary_path_is_read_from_the_config_files_folder(tmp_path: Path) 
     assert config.load(path)["checks"]["wording_error"]["extra_dictionary"] == str(
         folder / "words.txt"
     )
+
+
+@pytest.mark.parametrize("value", ["-1", "1e9"])
+def test_a_busy_timeout_out_of_range_is_refused_with_its_name(tmp_path: Path, value: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(f"[database]\nbusy_timeout_s = {value}\n", encoding="utf-8")
+    with pytest.raises(config.ConfigError, match=r"database\.busy_timeout_s' 应在 0 到 3600"):
+        config.load(path)
