@@ -85,6 +85,21 @@ def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield batch
 
 
+class _RowRefused(Exception):
+    """A filing of a row that the lifecycle refused, with the column that asked for it."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+def _file(plan: AccountPlan, facts: FilingFacts, meta: FilingMeta, key: str) -> None:
+    try:
+        plan.add(facts, meta)
+    except LifecycleError as exc:
+        raise _RowRefused(key, str(exc)) from exc
+
+
 def _plan_row(
     values: dict[str, str],
     existing: Any,
@@ -98,13 +113,11 @@ def _plan_row(
     target = Status(values["status"])
     if existing is None:
         plan = AccountPlan(None, None)
-        plan.add(opening(values), meta)
+        _file(plan, opening(values), meta, "account_id")
         summary.opened += 1
         if target is not Status.ACTIVE:
-            plan.add(
-                FilingFacts(_STATUS_FILING[target], max(today, plan.filings[0].facts.effective_on)),
-                meta,
-            )
+            effective = max(today, plan.filings[0].facts.effective_on)
+            _file(plan, FilingFacts(_STATUS_FILING[target], effective), meta, "status")
         return plan
     plan = AccountPlan(existing["id"], row_state(existing))
     current = row_fields(existing)
@@ -112,10 +125,11 @@ def _plan_row(
         k: v for k, v in values.items() if k != "status" and k in present and current[k] != v
     }
     if changed:
-        plan.add(FilingFacts(Kind.CHANGE, today, changed), meta)
+        # a refused change is reported at the first column it would have changed
+        _file(plan, FilingFacts(Kind.CHANGE, today, changed), meta, min(changed, key=KEYS.index))
         summary.changed += 1
     if "status" in present and target.value != current["status"]:
-        plan.add(FilingFacts(_STATUS_FILING[target], today), meta)
+        _file(plan, FilingFacts(_STATUS_FILING[target], today), meta, "status")
         summary.status_changed += 1
     if not plan.filings:
         summary.unchanged += 1
@@ -145,8 +159,9 @@ async def import_inventory(
                 try:
                     plan = _plan_row(values, existing.get(identity), meta, today, summary, present)
                     plans.append(plan)
-                except LifecycleError as exc:
-                    errors.append(RowError(path, number, FIELD_BY_KEY["status"].header, str(exc)))
+                except _RowRefused as exc:
+                    header = header_of.get(exc.key) or FIELD_BY_KEY[exc.key].header
+                    errors.append(RowError(path, number, header, str(exc)))
                     continue
                 numbers.append(number)
             add_warnings(plans, counts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,10 @@ from govmedia.synthetic import header_row
 from registry import queries
 from registry.db import Database
 from registry.fields import FIELD_BY_KEY, FIELDS, KEYS
+from registry.filing import file_on_account
 from registry.importing import ImportRefused, RowError
 from registry.inventory import import_inventory
+from registry.lifecycle import Kind
 from registry.schema import accounts, filings, units
 
 
@@ -295,3 +298,20 @@ async def test_a_large_import_leaves_fresh_planner_statistics_on_postgresql(
             text("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'accounts'")
         )
     assert analysed is not None
+
+
+async def test_a_refused_change_names_the_column_that_asked_for_it(
+    db: Database, tmp_path: Path
+) -> None:
+    """A change dated before the account's latest filing (one filed ahead, effective later) is
+    refused at the column it would change, not at 状态."""
+    rows = sample_rows(2)
+    await import_inventory(db, write_csv(tmp_path / "a.csv", rows), META, TODAY)
+    ref = f"{rows[1]['platform']}:{rows[1]['account_id']}"
+    later = TODAY + timedelta(days=10)
+    rows[1]["name"] += "号"  # filed ahead, and already in the file
+    await file_on_account(db, ref, Kind.CHANGE, META, later, {"name": rows[1]["name"]})
+    rows[1]["sponsor"] += "办公室"
+    header = FIELD_BY_KEY["sponsor"].header
+    with pytest.raises(ImportRefused, match=rf":3:{header}: 生效日期 {TODAY} 早于"):
+        await import_inventory(db, write_csv(tmp_path / "b.csv", rows), META, TODAY)
