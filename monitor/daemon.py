@@ -147,6 +147,22 @@ class Daemon:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def scheduler(self) -> AsyncIOScheduler:
+        """The quarterly and sweep jobs on a scheduler not yet started."""
+        scheduler = AsyncIOScheduler(timezone=TZ)
+        # misfire_grace_time=None: a run time missed (the machine asleep) still runs, once
+        scheduler.add_job(
+            self._spawn, CronTrigger.from_crontab(self.settings.quarterly_cron, timezone=TZ),
+            args=["quarterly", self.quarterly], id="quarterly", max_instances=1, coalesce=True,
+            misfire_grace_time=None,
+        )  # fmt: skip
+        scheduler.add_job(
+            self._spawn, CronTrigger.from_crontab(self.settings.sweep_cron, timezone=TZ),
+            args=["sweep", self.sweep], id="sweep", max_instances=1, coalesce=True,
+            misfire_grace_time=None,
+        )  # fmt: skip
+        return scheduler
+
     async def serve(self) -> None:
         """Run until SIGTERM/SIGINT (or ``stop``); refuses if another daemon holds the database."""
         async with daemon_lock(self.db):
@@ -157,18 +173,7 @@ class Daemon:
             await runner.setup()
             site = web.TCPSite(runner, self.settings.http_host, self.settings.http_port)
             await site.start()
-            # misfire_grace_time=None: a run time missed (the machine asleep) still runs, once
-            scheduler = AsyncIOScheduler(timezone=TZ)
-            scheduler.add_job(
-                self._spawn, CronTrigger.from_crontab(self.settings.quarterly_cron, timezone=TZ),
-                args=["quarterly", self.quarterly], id="quarterly", max_instances=1, coalesce=True,
-                misfire_grace_time=None,
-            )  # fmt: skip
-            scheduler.add_job(
-                self._spawn, CronTrigger.from_crontab(self.settings.sweep_cron, timezone=TZ),
-                args=["sweep", self.sweep], id="sweep", max_instances=1, coalesce=True,
-                misfire_grace_time=None,
-            )  # fmt: skip
+            scheduler = self.scheduler()
             scheduler.start()
             log.info(
                 "daemon.start",

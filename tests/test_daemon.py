@@ -9,6 +9,7 @@ import socket
 import subprocess
 import time
 import urllib.request
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,9 +17,12 @@ from procs import GOVMEDIA, govmedia, sim_server
 from sqlalchemy import select
 from test_monitor_kill import prepare
 
+from govmedia import config
+from monitor.daemon import Daemon
 from monitor.singleton import AlreadyRunning, daemon_lock
 from registry.db import Database
 from registry.schema import runs
+from registry.times import SHANGHAI
 
 
 def free_port() -> int:
@@ -141,3 +145,27 @@ async def test_the_single_instance_lock_holds_through_a_symbolic_link(tmp_path: 
     finally:
         await first.close()
         await second.close()
+
+
+async def test_a_run_time_missed_while_the_machine_slept_still_runs(tmp_path: Path) -> None:
+    """A job whose run time passed hours ago (the machine asleep, the loop stalled) runs once
+    when the scheduler wakes, instead of being dropped as a misfire."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'd.db'}")
+    daemon = Daemon(db, config.load_defaults())
+    spawned: list[str] = []
+    daemon._spawn = lambda name, job: spawned.append(name)  # type: ignore[method-assign]
+    scheduler = daemon.scheduler()
+    scheduler.start(paused=True)
+    try:
+        missed = datetime.now(SHANGHAI) - timedelta(hours=6)
+        for job_id in ("quarterly", "sweep"):
+            scheduler.modify_job(job_id, next_run_time=missed)
+        scheduler.resume()
+        for _ in range(100):
+            if len(spawned) == 2:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        scheduler.shutdown(wait=False)
+        await db.close()
+    assert sorted(spawned) == ["quarterly", "sweep"]
