@@ -17,7 +17,7 @@ class LedgerStatus(StrEnum):
 STATUS_KEYS: dict[LedgerStatus, str] = {
     LedgerStatus.OPEN: "open",
     LedgerStatus.IN_PROGRESS: "in_progress",
-    LedgerStatus.AWAITING_RECHECK: "awaiting_recheck",
+    LedgerStatus.AWAITING_RECHECK: "fixed",  # the interface's key
     LedgerStatus.CLOSED: "closed",
     LedgerStatus.REOPENED: "reopened",
     LedgerStatus.OVERDUE: "overdue",
@@ -39,10 +39,14 @@ MANUAL_TRANSITIONS: dict[LedgerStatus, frozenset[LedgerStatus]] = {
 OVERDUE_FROM = frozenset({LedgerStatus.OPEN, LedgerStatus.IN_PROGRESS, LedgerStatus.REOPENED})
 
 
+# Other names accepted for a status: the key this program used before it took the interface's.
+_ALIASES = {"awaiting_recheck": LedgerStatus.AWAITING_RECHECK}
+
+
 def parse_status(text: str) -> LedgerStatus | None:
-    """A status by its Chinese name or its English key (``in_progress``)."""
+    """A status by its Chinese name or its English key (``in_progress``, ``fixed``)."""
     text = text.strip()
     for status, key in STATUS_KEYS.items():
         if text in (status.value, key):
             return status
-    return None
+    return _ALIASES.get(text)

@@ -24,6 +24,7 @@ from registry import ledger
 from registry.db import Database
 from registry.ledger import LedgerRefused, LedgerStatus
 from registry.ledger_query import list_entries
+from registry.ledger_status import parse_status
 from registry.schema import accounts, ledger_entries, ledger_events
 
 LATER = DETECTED + timedelta(days=1)
@@ -102,9 +103,7 @@ async def test_valid_transitions_are_recorded_with_actor_time_and_note(db: Datab
         db, entry, "整改中", actor="锦江公安 张三", note="已安排专人", at=LATER
     )
     assert (step.old, step.new) == (LedgerStatus.OPEN, LedgerStatus.IN_PROGRESS)
-    last = await ledger.update_status(
-        db, entry, "awaiting_recheck", actor="张三", note="已恢复更新", at=LATER
-    )
+    last = await ledger.update_status(db, entry, "fixed", actor="张三", note="已恢复更新", at=LATER)
     (row,) = await list_entries(db)
     assert row["status"] == "待复核"
     assert [(h["from"], h["status"], h["actor"], h["note"]) for h in row["history"]] == [
@@ -239,3 +238,11 @@ async def test_nothing_is_ever_deleted(db: Database) -> None:
     assert await counts(db) == (entries, events + 3)
     result = await ledger.verify(db)
     assert result.ok and result.records == events + 3
+
+
+def test_statuses_are_read_by_the_interfaces_keys_and_chinese_names() -> None:
+    keys = {"open": "待整改", "in_progress": "整改中", "fixed": "待复核", "closed": "已销号"}
+    keys |= {"reopened": "复核未通过", "overdue": "已逾期", "awaiting_recheck": "待复核"}
+    for key, name in keys.items():
+        assert parse_status(key) == parse_status(name) == LedgerStatus(name)
+    assert parse_status("done") is None
