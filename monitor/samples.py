@@ -22,7 +22,7 @@ from monitor.sampling import (
 from registry import ledger, monitoring
 from registry.db import Database
 from registry.errors import Refused
-from registry.times import shanghai_today
+from registry.times import SHANGHAI, shanghai_today
 
 
 class SampleRefused(Refused):
@@ -116,7 +116,7 @@ async def show_sample(db: Database, quarter: Quarter) -> dict[str, Any]:
         "ratio": sample["ratio"],
         "population": sample["population_size"],
         "population_digest": sample["population_digest"],
-        "drawn_at": sample["drawn_at"],
+        "drawn_at": sample["drawn_at"].astimezone(SHANGHAI),
         "drawn_by": sample["drawn_by"],
         "replaces": sample["replaces"],
         "size": len(members),

@@ -30,6 +30,7 @@ async def test_draw_show_refuse_and_redraw(db: Database, tmp_path: Path) -> None
     assert drawn.population_size == 59 and drawn.size >= 59 / 4
     shown = await show_sample(db, Q)
     assert shown["sample_id"] == sample_id and shown["seed"] == 7 and shown["size"] == drawn.size
+    assert shown["drawn_at"] == NOW and shown["drawn_at"].utcoffset().total_seconds() == 8 * 3600
     assert {m["id"] for m in shown["members"]} == set(drawn.keys())
     assert {m["reason_label"] for m in shown["members"]} <= {"轮换必查", "随机抽取", "逾期复查"}
     assert drawn.reason_of(1) is None  # a closed account is not in the population
