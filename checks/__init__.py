@@ -14,7 +14,7 @@ from checks.dictionary import WordingTerm, load_dictionary, parse_dictionary
 from checks.feed import prepare
 from checks.leaks import check_privacy
 from checks.loader import load_policy
-from checks.model import Finding, InspectionInput
+from checks.model import FetchStatus, Finding, InspectionInput
 from checks.policy import Policy
 from checks.privacy import mask_personal_data
 from checks.registry_rules import (
@@ -32,6 +32,7 @@ __all__ = [
     "Policy",
     "WordingTerm",
     "inspect",
+    "judged_codes",
     "load_dictionary",
     "load_policy",
     "mask_personal_data",
@@ -39,6 +40,15 @@ __all__ = [
 ]
 
 _ORDER = {code: rank for rank, code in enumerate(PROBLEM_LABELS)}
+_FEED_CODES = (
+    "dormant",
+    "zombie",
+    "empty_shell",
+    "unreviewed_post",
+    "privacy_leak",
+    "wording_error",
+    "commercial_content",
+)
 
 
 def inspect(inspection: InspectionInput, policy: Policy) -> list[Finding]:
@@ -72,3 +82,23 @@ def inspect(inspection: InspectionInput, policy: Policy) -> list[Finding]:
     if newest is not None:
         found = [dataclasses.replace(f, last_post_at=newest.published) for f in found]
     return sorted(found, key=lambda f: _ORDER[f.code])
+
+
+def judged_codes(inspection: InspectionInput, policy: Policy) -> frozenset[str]:
+    """The problem codes ``inspect`` decides for this input: a code left out was not looked at
+    (its rule is off, or needs the posts), so its absence from the findings proves nothing.
+
+    A closed or deregistered account whose feed is gone (404/410) shows no sign of life: its
+    ``filing_mismatch`` counts as decided.
+    """
+    if inspection.account.status == ACTIVE:
+        codes = ["no_interaction"]
+        if inspection.fetch_status is not None:
+            codes.append("unreachable")
+        if inspection.posts is not None:
+            codes += _FEED_CODES
+    elif inspection.posts is not None or inspection.fetch_status is FetchStatus.GONE:
+        codes = ["filing_mismatch"]
+    else:
+        codes = []
+    return frozenset(code for code in codes if getattr(policy, code).enabled)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 import checks
 from checks.model import FetchStatus, InspectionInput, Post, ReviewRecord, Severity
@@ -27,6 +28,13 @@ def newest_post_at(posts: Sequence[Post] | None, at: datetime) -> datetime | Non
     return newest
 
 
+class Judgement(NamedTuple):
+    outcome: str  # passed | failed | incomplete
+    reason: str | None  # why incomplete
+    findings: list[checks.Finding]
+    judged: frozenset[str]  # the problem codes decided (``checks.judged_codes``)
+
+
 def judge(
     target: Target,
     *,
@@ -36,8 +44,8 @@ def judge(
     reviews: Sequence[ReviewRecord],
     policy: checks.Policy,
     host_degraded: bool = False,
-) -> tuple[str, str | None, list[checks.Finding]]:
-    """(outcome, incomplete reason, findings) for one account: failed when a veto item is found.
+) -> Judgement:
+    """The outcome, findings and decided codes of one account: failed when a veto item is found.
 
     A fetch that failed for reasons outside the account leaves the inspection incomplete: only
     the rules that need no feed run (``no_interaction``), never a problem made of the failure.
@@ -60,12 +68,13 @@ def judge(
         fetch_status=status if complete else None,
     )
     findings = checks.inspect(inspection, policy)
+    judged = checks.judged_codes(inspection, policy)
     if not complete:
-        return "incomplete", reason, findings
+        return Judgement("incomplete", reason, findings, judged)
     # Only veto items fail an account (国办秘函〔2019〕19号); serious problems are ledgered all
     # the same, and the account still passes.
     failed = any(finding.severity is Severity.VETO for finding in findings)
-    return ("failed" if failed else "passed"), None, findings
+    return Judgement("failed" if failed else "passed", None, findings, judged)
 
 
 def outcome_of(
@@ -73,7 +82,7 @@ def outcome_of(
     *,
     at: datetime,
     inspected_at: datetime,
-    judged: tuple[str, str | None, list[checks.Finding]],
+    judged: Judgement,
     status: FetchStatus | None = None,
     http_status: int | None = None,
     posts: Sequence[Post] | None = None,
@@ -82,7 +91,7 @@ def outcome_of(
     last_modified: str | None = None,
     error: str | None = None,
 ) -> Outcome:
-    outcome, reason, findings = judged
+    outcome, reason, findings, decided = judged
     # Validators vouch for the kept copy: a 200 that could not be read must not leave its own
     # (a 304 to them would bring back an older copy as if it were that response).
     vouched = status in (FetchStatus.OK, FetchStatus.NOT_MODIFIED)
@@ -90,6 +99,7 @@ def outcome_of(
         pk=target.pk,
         outcome=outcome,
         findings=findings,
+        judged=decided,
         inspected_at=inspected_at,
         incomplete_reason=reason,
         fetch_status=str(status) if status else None,

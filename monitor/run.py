@@ -268,11 +268,13 @@ class _Writer:
                     if outcome.findings
                 ],
             )
+            complete = [o for o, _ in batch if o.outcome != "incomplete"]
             await ledger.apply_rechecks(
                 conn,
-                {o.pk: {f.code for f in o.findings} for o, _ in batch if o.outcome != "incomplete"},
+                {o.pk: {f.code for f in o.findings} for o in complete},
                 at=batch[-1][0].inspected_at if batch else self.run.as_of,
                 run_id=self.run.id,
+                judged={o.pk: o.judged for o in complete},
             )
             if self.owner is not None and mine:
                 self.completed_run = await complete_if_finished(conn, self.run) or (

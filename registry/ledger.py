@@ -278,8 +278,12 @@ async def apply_rechecks(
     at: datetime,
     run_id: int | None,
     actor: str = "monitor",
+    judged: Mapping[int, Collection[str]] | None = None,
 ) -> list[tuple[int, str]]:
-    """``apply_recheck`` for many accounts: ``found`` maps account pk -> problem codes found."""
+    """``apply_recheck`` for many accounts: ``found`` maps account pk -> problem codes found.
+
+    ``judged`` maps account pk -> the codes the inspection decided: an entry whose code it did
+    not decide (the rule is off, or the posts could not be read) stays 待复核. Default: all."""
     if not found:
         return []
     failing = {pk: still_failing(codes) for pk, codes in found.items()}
@@ -298,6 +302,7 @@ async def apply_rechecks(
             LedgerStatus.REOPENED if code in failing[pk] else LedgerStatus.CLOSED,
         )
         for entry_id, pk, code in result
+        if judged is None or code in judged[pk] or code in failing[pk]
     ]
     note = "复核" + (f"(检查批次 #{run_id})" if run_id is not None else "")
     done = await _transition(conn, changes, actor=actor, at=at, note=note)

@@ -36,6 +36,7 @@ class Outcome:
     outcome: str  # passed | failed | incomplete
     findings: list[Finding]
     inspected_at: datetime
+    judged: frozenset[str] = frozenset()  # codes decided: a re-check closes only those (not stored)
     incomplete_reason: str | None = None
     fetch_status: str | None = None
     http_status: int | None = None

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from checks import PROBLEM_LABELS, SEVERITY, Policy, inspect
+from checks import PROBLEM_LABELS, SEVERITY, Policy, inspect, judged_codes
 from checks.model import AccountFacts, FetchStatus, InspectionInput, Post, Severity
 from checks.times import aware
 
@@ -158,3 +158,36 @@ def test_problem_codes_match_the_interface(code: str, label: str, severity: str)
 def test_no_other_problem_codes() -> None:
     assert list(PROBLEM_LABELS) == [c for c, _, _ in INTERFACE]
     assert set(SEVERITY) == set(PROBLEM_LABELS)
+
+
+def test_judged_codes_are_what_inspect_could_decide() -> None:
+    """A code is decided when its rule is on and had what it reads: without posts only the
+    registry rules; a filed-closed account's gone feed decides filing_mismatch."""
+    feed_codes = {"dormant", "zombie", "empty_shell", "unreviewed_post", "privacy_leak"}
+    feed_codes |= {"wording_error", "commercial_content"}
+
+    def judged(account: AccountFacts, posts: list[Post] | None, status: FetchStatus | None,
+               policy: Policy | None = None) -> set[str]:  # fmt: skip
+        return set(
+            judged_codes(InspectionInput(account, AT, posts, (), status), policy or Policy())
+        )
+
+    assert judged(ACTIVE, None, FetchStatus.GONE) == {"no_interaction", "unreachable"}
+    assert judged(ACTIVE, None, None) == {"no_interaction"}
+    assert judged(ACTIVE, recent(1), FetchStatus.OK) == feed_codes | {
+        "no_interaction",
+        "unreachable",
+    }
+    off = Policy.from_config({"unreviewed_post": {"enabled": False}})
+    assert "unreviewed_post" not in judged(ACTIVE, recent(1), FetchStatus.OK, off)
+    assert judged(CLOSED, None, FetchStatus.GONE) == {"filing_mismatch"}
+    assert judged(CLOSED, recent(1), FetchStatus.OK) == {"filing_mismatch"}
+    assert judged(CLOSED, None, None) == set()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_every_code_found_was_judged(case: tuple[object, ...]) -> None:
+    _, account, posts, status, _ = case
+    inspection = InspectionInput(account, AT, posts, (), status)  # type: ignore[arg-type]
+    found = {f.code for f in inspect(inspection, Policy())}
+    assert found <= judged_codes(inspection, Policy())

@@ -114,3 +114,29 @@ async def test_a_job_waiting_when_the_daemon_stops_does_not_start(db: Database) 
         daemon.request_stop()
     await waiting
     assert started == []
+
+
+async def test_a_re_check_that_cannot_read_the_posts_leaves_their_entries_awaiting(
+    db: Database, tmp_path: Path
+) -> None:
+    """A feed gone at the re-check (404) proves nothing about a dormant account's posts: the
+    entry the unit reported fixed stays 待复核 (it used to be closed, which is final), and the
+    account is ledgered as unreachable."""
+    settings = monitor_settings()
+    dormant = AccountBehaviour(fault=Fault.DORMANT, dormant_age=timedelta(days=30))
+    config = SimConfig(now=DETECTED, default=dormant)
+    async with simserver.running(config) as sim:
+        await seed_inventory(db, tmp_path, sim.url, 1)
+        request = RunRequest(Quarter(2026, 4), DETECTED, DETECTED, all_accounts=True)
+        await run_inspection(db, Context.from_settings(settings), request)
+        await update_status(
+            db, 1, "待复核", actor="雨城区", note="已恢复更新", at=DETECTED + timedelta(days=2)
+        )
+        later = DETECTED + timedelta(days=3)
+        config.default = AccountBehaviour(fault=Fault.NOT_FOUND)
+        config.now = later
+        await Daemon(db, settings, clock=lambda: later).sweep()
+    async with db.read() as conn:
+        result = await conn.execute(select(ledger_entries.c.problem_code, ledger_entries.c.status))
+        entries = {code: status for code, status in result}
+    assert entries == {"dormant": "待复核", "unreachable": "待整改"}
