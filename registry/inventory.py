@@ -56,17 +56,22 @@ def _validated(
     header_of: dict[str, str],
     errors: list[RowError],
     summary: ImportSummary,
-) -> Iterator[tuple[int, dict[str, str]]]:
-    """Rows whose every field is valid; the others add their errors to ``errors``."""
+) -> Iterator[tuple[int, dict[str, str], frozenset[str]]]:
+    """Rows whose every field is valid, with the keys whose blank cell took the field's
+    default (状态 正常, 互动功能 有); the other rows add their errors to ``errors``."""
     seen: dict[tuple[str, str], int] = {}
     columns = [(f.key, header_of.get(f.key), f) for f in FIELDS]
     for number, record in records:
         summary.rows += 1
         first_error = len(errors)
         values: dict[str, str] = {}
+        defaulted = set()
         for key, header, spec in columns:
+            raw = record.get(header) if header else None
             try:
-                values[key] = spec.clean(record.get(header) if header else None)
+                values[key] = spec.clean(raw)
+                if spec.default and (raw is None or (isinstance(raw, str) and not raw.strip())):
+                    defaulted.add(key)
             except FieldError as exc:
                 errors.append(RowError(path, number, header or spec.header, str(exc)))
         if "platform" in values and "account_id" in values:
@@ -76,7 +81,7 @@ def _validated(
                 errors.append(RowError(path, number, header_of["account_id"], message))
             seen.setdefault(identity, number)
         if len(errors) == first_error:
-            yield number, values
+            yield number, values, frozenset(defaulted)
 
 
 def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
@@ -109,7 +114,7 @@ def _plan_row(
     present: frozenset[str],
 ) -> AccountPlan:
     """The filings a row makes. A registered account changes only in the file's columns: a
-    column left out is no instruction to clear a field or reset the status."""
+    column left out, or a blank 状态 or 互动功能 cell, is no instruction to reset the field."""
     target = Status(values["status"])
     if existing is None:
         plan = AccountPlan(None, None)
@@ -151,13 +156,18 @@ async def import_inventory(
     async with db.read() if dry_run else db.write() as conn:
         counts = await active_counts(conn)
         for batch in batched(_validated(path, records, header_of, errors, summary), _BATCH):
-            existing = await registered(conn, [(v["platform"], v["account_id"]) for _, v in batch])
+            existing = await registered(
+                conn, [(v["platform"], v["account_id"]) for _, v, _ in batch]
+            )
             plans: list[AccountPlan] = []
             numbers: list[int] = []
-            for number, values in batch:
+            for number, values, defaulted in batch:
                 identity = (values["platform"], values["account_id"])
+                instructed = present - defaulted
                 try:
-                    plan = _plan_row(values, existing.get(identity), meta, today, summary, present)
+                    plan = _plan_row(
+                        values, existing.get(identity), meta, today, summary, instructed
+                    )
                     plans.append(plan)
                 except _RowRefused as exc:
                     header = header_of.get(exc.key) or FIELD_BY_KEY[exc.key].header

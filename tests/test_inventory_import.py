@@ -315,3 +315,24 @@ async def test_a_refused_change_names_the_column_that_asked_for_it(
     header = FIELD_BY_KEY["sponsor"].header
     with pytest.raises(ImportRefused, match=rf":3:{header}: 生效日期 {TODAY} 早于"):
         await import_inventory(db, write_csv(tmp_path / "b.csv", rows), META, TODAY)
+
+
+async def test_a_blank_status_or_interaction_cell_leaves_a_registered_account_as_it_is(
+    db: Database, tmp_path: Path
+) -> None:
+    """A blank 状态 or 互动功能 reads as 正常 / 有 for a new account, and as no instruction for
+    a registered one (it used to reopen a closed account and turn interaction back on)."""
+    rows = sample_rows(3)
+    rows[1]["status"], rows[1]["interaction"] = "关停", "无"
+    await import_inventory(db, write_csv(tmp_path / "a.csv", rows), META, TODAY)
+    rows[1]["status"] = rows[1]["interaction"] = ""
+    again = await import_inventory(db, write_csv(tmp_path / "b.csv", rows), META, TODAY)
+    assert (again.changed, again.status_changed, again.unchanged) == (0, 0, 3)
+    account = await queries.get_account(db, f"{rows[1]['platform']}:{rows[1]['account_id']}")
+    assert account is not None
+    assert (account.fields["status"], account.fields["interaction"]) == ("关停", "无")
+    rows.append(sample_rows(4)[3] | {"status": "", "interaction": ""})
+    opened = await import_inventory(db, write_csv(tmp_path / "c.csv", rows), META, TODAY)
+    assert opened.opened == 1
+    new = await queries.get_account(db, f"{rows[3]['platform']}:{rows[3]['account_id']}")
+    assert new is not None and (new.fields["status"], new.fields["interaction"]) == ("正常", "有")
