@@ -24,7 +24,7 @@ from registry.fields import (
     parse_date,
 )
 from registry.importing import ImportRefused, RowError, open_import
-from registry.lifecycle import FilingFacts, Kind, LifecycleError
+from registry.lifecycle import EffectiveDateError, FilingFacts, Kind, LifecycleError
 from registry.writer import AccountPlan, FilingMeta, active_counts, add_warnings, commit
 
 FILING_HEADERS = {
@@ -172,7 +172,11 @@ async def import_filings(
             try:
                 plan.add(facts, row.meta)
             except LifecycleError as exc:
-                errors.append(RowError(path, row.number, header_of["kind"], str(exc)))
+                if isinstance(exc, EffectiveDateError):
+                    header = header_of.get("effective_on", "生效日期")
+                else:
+                    header = header_of["kind"]
+                errors.append(RowError(path, row.number, header, str(exc)))
                 continue
             if new_id and new_id != row.identity[1]:
                 plans[(row.identity[0], new_id)] = plans.pop(row.identity)

@@ -23,7 +23,7 @@ from registry.accounts_view import listing_select, registered, row_fields, row_s
 from registry.db import Database
 from registry.fields import FIELD_BY_KEY, FIELDS, HEADER_TO_KEY, KEYS, FieldError, Status
 from registry.importing import ImportRefused, RowError, open_import
-from registry.lifecycle import FilingFacts, Kind, LifecycleError
+from registry.lifecycle import EffectiveDateError, FilingFacts, Kind, LifecycleError
 from registry.schema import accounts
 from registry.writer import AccountPlan, FilingMeta, active_counts, add_warnings, commit, opening
 
@@ -101,6 +101,8 @@ class _RowRefused(Exception):
 def _file(plan: AccountPlan, facts: FilingFacts, meta: FilingMeta, key: str) -> None:
     try:
         plan.add(facts, meta)
+    except EffectiveDateError as exc:  # an opening is dated by its 开设日期
+        raise _RowRefused("opened_on" if facts.kind is Kind.OPEN else key, str(exc)) from exc
     except LifecycleError as exc:
         raise _RowRefused(key, str(exc)) from exc
 

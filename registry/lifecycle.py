@@ -27,6 +27,10 @@ class LifecycleError(ValueError):
     """A filing the account's lifecycle does not allow; the message says why, in Chinese."""
 
 
+class EffectiveDateError(LifecycleError):
+    """A filing dated before the account's latest filing, or after the day it is filed."""
+
+
 Changes = Mapping[str, tuple[str, str]]  # field -> (old, new)
 
 
@@ -75,7 +79,7 @@ def apply(state: AccountState | None, filing: FilingFacts) -> tuple[AccountState
     if filing.kind is Kind.REOPEN and state.status is not Status.CLOSED:
         raise LifecycleError("只有已关停的账号才能重新开设")
     if filing.effective_on < state.last_effective:
-        raise LifecycleError(
+        raise EffectiveDateError(
             f"生效日期 {filing.effective_on} 早于该账号最近一次备案的生效日期 {state.last_effective}"
         )
     if filing.kind is Kind.CHANGE:

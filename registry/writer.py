@@ -17,9 +17,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from registry.bulk import first_free_id, insert_rows, sync_id_sequence
 from registry.fields import Status
-from registry.lifecycle import AccountState, Changes, FilingFacts, Kind, apply
+from registry.lifecycle import (
+    AccountState,
+    Changes,
+    EffectiveDateError,
+    FilingFacts,
+    Kind,
+    apply,
+)
 from registry.names import name_relates_to_sponsor
 from registry.schema import accounts, filings, units
+from registry.times import shanghai_today
 
 _CHUNK = 500
 
@@ -56,7 +64,14 @@ class AccountPlan:
         return self._final if self.filings else self.state
 
     def add(self, facts: FilingFacts, meta: FilingMeta) -> PlannedFiling:
-        """Apply one filing (raises ``LifecycleError``) and keep it for ``commit``."""
+        """Apply one filing (raises ``LifecycleError``) and keep it for ``commit``.
+
+        A filing records what has taken effect: one dated after the day it is filed is refused
+        (the account's current state would show it early, and no earlier filing could follow).
+        """
+        filed_on = shanghai_today(meta.filed_at)
+        if facts.effective_on > filed_on:
+            raise EffectiveDateError(f"生效日期 {facts.effective_on} 晚于备案当天 {filed_on}")
         new_state, changes = apply(self.final, facts)
         planned = PlannedFiling(facts, changes, meta)
         self.filings.append(planned)

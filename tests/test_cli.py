@@ -96,7 +96,9 @@ def test_file_open_then_change_and_close(cli) -> None:  # type: ignore[no-untype
     )  # fmt: skip
     assert opened.exit_code == 0, opened.output
     assert cli("file", "change", "微博:pajj", "--set", "phone=028-1").exit_code == 0
-    assert cli("file", "close", "微博:pajj", "--effective", "2099-01-01").exit_code == 0
+    future = cli("file", "close", "微博:pajj", "--effective", "2099-01-01")
+    assert future.exit_code == 1 and "生效日期 2099-01-01 晚于备案当天" in future.stderr
+    assert cli("file", "close", "微博:pajj").exit_code == 0
     record = json.loads(cli("accounts", "show", "微博:pajj", "--json").stdout)
     assert [f["kind"] for f in record["filings"]] == ["开设", "变更", "关停"]
     assert record["filings"][0]["doc_no"] == "锦公〔2026〕3号"

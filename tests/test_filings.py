@@ -31,14 +31,15 @@ async def filing_count(db: Database) -> int:
 
 async def test_open_change_close_deregister_with_history(db: Database) -> None:
     pk = await open_sample(db)
-    await file_on_account(db, str(pk), Kind.CHANGE, META, TODAY, {"name": "锦江公安"})
-    await file_on_account(db, str(pk), Kind.CLOSE, META, TODAY + timedelta(days=1))
-    await file_on_account(db, str(pk), Kind.DEREGISTER, META, TODAY + timedelta(days=2))
+    earlier = TODAY - timedelta(days=2)
+    await file_on_account(db, str(pk), Kind.CHANGE, META, earlier, {"name": "锦江公安"})
+    await file_on_account(db, str(pk), Kind.CLOSE, META, TODAY - timedelta(days=1))
+    await file_on_account(db, str(pk), Kind.DEREGISTER, META, TODAY)
     record = await queries.get_account(db, str(pk))
     assert record is not None
     assert [f.kind for f in record.filings] == [Kind.OPEN, Kind.CHANGE, Kind.CLOSE, Kind.DEREGISTER]
     assert record.fields["status"] == "注销"
-    as_of = record.state_as_of(TODAY)
+    as_of = record.state_as_of(earlier)
     assert as_of is not None and (as_of.fields["name"], as_of.fields["status"]) == (
         "锦江公安",
         "正常",
@@ -138,3 +139,13 @@ async def test_projection_always_equals_replay_of_stored_filings(
         assert record is not None
         replayed = record.state_as_of(day + timedelta(days=365))
         assert replayed is not None and dict(replayed.fields) == record.fields
+
+
+async def test_a_filing_dated_after_the_day_it_is_filed_is_refused(db: Database) -> None:
+    """A closure filed today for next month would show the account closed at once, and no
+    filing dated before it could follow."""
+    pk = await open_sample(db)
+    with pytest.raises(FilingRefused, match=f"生效日期 {TODAY + timedelta(days=1)} 晚于备案当天"):
+        await file_on_account(db, str(pk), Kind.CLOSE, META, TODAY + timedelta(days=1))
+    record = await queries.get_account(db, str(pk))
+    assert record is not None and [f.kind for f in record.filings] == [Kind.OPEN]

@@ -191,3 +191,20 @@ async def test_one_refused_filing_refuses_the_file(db: Database, tmp_path: Path)
     assert "已关停" in refused.value.errors[0].message
     record = await queries.get_account(db, f"{r['platform']}:{r['account_id']}")
     assert record is not None and record.fields["status"] == "正常" and len(record.filings) == 1
+
+
+async def test_a_filing_dated_after_the_day_it_is_filed_is_refused_at_its_date(
+    db: Database, tmp_path: Path
+) -> None:
+    rows = sample_rows(1)
+    await import_inventory(db, write_csv(tmp_path / "inv.csv", rows), META, TODAY)
+    headers = ["备案类型", "平台", "账号ID", "生效日期"]
+    path = write_filings(
+        tmp_path / "f.csv",
+        headers,
+        [["关停", rows[0]["platform"], rows[0]["account_id"], "2099-01-01"]],
+    )
+    with pytest.raises(ImportRefused, match=r"f\.csv:2:生效日期: 生效日期 2099-01-01 晚于备案当天"):
+        await import_filings(db, path, "批量", NOW, TODAY)
+    account = await queries.get_account(db, f"{rows[0]['platform']}:{rows[0]['account_id']}")
+    assert account is not None and account.fields["status"] == "正常"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,10 +13,8 @@ from govmedia.synthetic import header_row
 from registry import queries
 from registry.db import Database
 from registry.fields import FIELD_BY_KEY, FIELDS, KEYS
-from registry.filing import file_on_account
 from registry.importing import ImportRefused, RowError
 from registry.inventory import import_inventory
-from registry.lifecycle import Kind
 from registry.schema import accounts, filings, units
 
 
@@ -303,17 +300,14 @@ async def test_a_large_import_leaves_fresh_planner_statistics_on_postgresql(
 async def test_a_refused_change_names_the_column_that_asked_for_it(
     db: Database, tmp_path: Path
 ) -> None:
-    """A change dated before the account's latest filing (one filed ahead, effective later) is
-    refused at the column it would change, not at 状态."""
+    """A change the lifecycle refuses (the account is deregistered) is reported at the column
+    it would change, not at 状态."""
     rows = sample_rows(2)
+    rows[1]["status"] = "注销"
     await import_inventory(db, write_csv(tmp_path / "a.csv", rows), META, TODAY)
-    ref = f"{rows[1]['platform']}:{rows[1]['account_id']}"
-    later = TODAY + timedelta(days=10)
-    rows[1]["name"] += "号"  # filed ahead, and already in the file
-    await file_on_account(db, ref, Kind.CHANGE, META, later, {"name": rows[1]["name"]})
     rows[1]["sponsor"] += "办公室"
     header = FIELD_BY_KEY["sponsor"].header
-    with pytest.raises(ImportRefused, match=rf":3:{header}: 生效日期 {TODAY} 早于"):
+    with pytest.raises(ImportRefused, match=rf":3:{header}: 该账号已注销"):
         await import_inventory(db, write_csv(tmp_path / "b.csv", rows), META, TODAY)
 
 
@@ -336,3 +330,14 @@ async def test_a_blank_status_or_interaction_cell_leaves_a_registered_account_as
     assert opened.opened == 1
     new = await queries.get_account(db, f"{rows[3]['platform']}:{rows[3]['account_id']}")
     assert new is not None and (new.fields["status"], new.fields["interaction"]) == ("正常", "有")
+
+
+async def test_an_opening_date_after_the_import_is_refused_at_that_column(
+    db: Database, tmp_path: Path
+) -> None:
+    rows = sample_rows(2)
+    rows[1]["opened_on"] = "2099-01-01"
+    header = FIELD_BY_KEY["opened_on"].header
+    with pytest.raises(ImportRefused, match=rf":3:{header}: 生效日期 2099-01-01 晚于备案当天"):
+        await import_inventory(db, write_csv(tmp_path / "a.csv", rows), META, TODAY)
+    assert await count(db, accounts) == 0
