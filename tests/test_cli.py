@@ -166,7 +166,8 @@ def test_bad_settings_and_unusable_paths_are_errors_not_tracebacks(
     assert result.exit_code == 2 and "sweep_cron" in result.stderr
     low = tmp_path / "low.toml"
     low.write_text("[sampling]\nratio = 0.2\n", encoding="utf-8")
-    result = bare("monitor", "run", "--quarter", "2026Q4", "--config", str(low))
+    point = ("--as-of", "2026-11-20T09:00:00")
+    result = bare("monitor", "run", "--quarter", "2026Q4", *point, "--config", str(low))
     assert result.exit_code == 2 and "minimum_ratio" in result.stderr
     level = tmp_path / "level.toml"
     level.write_text('[logging]\nlevel = "verbose"\n', encoding="utf-8")
@@ -179,6 +180,10 @@ def test_bad_settings_and_unusable_paths_are_errors_not_tracebacks(
     assert cli("accounts", "export", "-o", str(tmp_path / "folder")).exit_code == 1
     result = cli("monitor", "run", "--quarter", "2026Q4", "--as-of", "9999-12-31T00:00:00")
     assert result.exit_code == 2 and "--as-of" in result.stderr
+    result = cli("monitor", "run", "--quarter", "2027Q1", "--as-of", "2026-01-01T00:00:00")
+    assert result.exit_code == 2 and "不在 2027Q1 (2027-01-01 至 2027-03-31) 内" in result.stderr
+    result = cli("monitor", "run", "--quarter", "2099Q4", "--as-of", "2099-12-01T00:00:00")
+    assert result.exit_code == 2 and "晚于现在" in result.stderr
     assert bare("serve", "--port", "99999").exit_code == 2
     result = cli(
         "report", "--quarter", "2026Q4", "-o", str(tmp_path / "b.html"), "--issued", "9999-12-31"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -165,7 +165,9 @@ def monitor_run(
         raise click.BadParameter(str(exc), param_hint="--as-of") from exc
     if not 2000 <= point.year <= 2099:
         raise click.BadParameter("监测时间点应在 2000 至 2099 年之间", param_hint="--as-of")
-    request = RunRequest(_quarter(quarter), point, now, all_accounts, concurrency, whoami())
+    wanted = _quarter(quarter)
+    _check_time_point(point, now, wanted)
+    request = RunRequest(wanted, point, now, all_accounts, concurrency, whoami())
     with settings_checked():
         context = Context.from_settings(env.settings)
     bar, update = _progress_bar([])
@@ -190,6 +192,21 @@ def monitor_run(
         emit_json(summary.as_json())
         return
     print_summary(summary)
+
+
+def _check_time_point(point: datetime, now: datetime, quarter: Quarter) -> None:
+    """A run judges its quarter at a time point inside it, and not yet to come: the ledger
+    entries it writes carry both."""
+    if point > now + timedelta(minutes=5):
+        raise click.BadParameter(
+            f"监测时间点 {point:%Y-%m-%d %H:%M} 晚于现在", param_hint="--as-of"
+        )
+    if Quarter.of(point.astimezone(SHANGHAI).date()) != quarter:
+        raise click.BadParameter(
+            f"监测时间点 {point.astimezone(SHANGHAI):%Y-%m-%d %H:%M} 不在 {quarter} "
+            f"({quarter.start} 至 {quarter.end}) 内: 用 --as-of 给出该季度内的时间点",
+            param_hint="--as-of",
+        )
 
 
 def print_summary(summary: RunSummary) -> None:
