@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import click
@@ -189,3 +190,23 @@ def test_bad_settings_and_unusable_paths_are_errors_not_tracebacks(
         "report", "--quarter", "2026Q4", "-o", str(tmp_path / "b.html"), "--issued", "9999-12-31"
     )
     assert result.exit_code == 2 and "--issued" in result.stderr
+
+
+def test_an_unusable_output_folder_or_port_is_an_error_not_a_traceback(
+    cli,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    inside_a_file = str(tmp_path / "a-file" / "ledger.csv")
+    for args in (
+        ("ledger", "export", "--quarter", "2026Q4", "-o", inside_a_file),
+        ("accounts", "export", "-o", inside_a_file),
+    ):
+        result = cli(*args)
+        assert result.exit_code == 1 and "无法创建输出文件夹" in result.stderr, result.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = cli("serve", "--host", "127.0.0.1", "--port", str(port))
+    assert result.exit_code == 1 and f"无法在 127.0.0.1:{port} 上提供服务" in result.stderr

@@ -109,6 +109,15 @@ def run(env: Env, work: Callable[[Database], Awaitable[T]], *, check_schema: boo
         sys.exit(1)
 
 
+def output_folder(output: Path) -> None:
+    """Create the folder ``output`` goes in; a path that cannot be one exits 1 saying so."""
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        click.echo(f"错误: 无法创建输出文件夹 {output.parent}: {exc.strerror}", err=True)
+        sys.exit(1)
+
+
 def _shown(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 

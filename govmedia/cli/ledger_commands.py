@@ -7,7 +7,16 @@ from pathlib import Path
 
 import click
 
-from govmedia.cli.common import Env, common, echo_table, emit_json, run, settings_checked, whoami
+from govmedia.cli.common import (
+    Env,
+    common,
+    echo_table,
+    emit_json,
+    output_folder,
+    run,
+    settings_checked,
+    whoami,
+)
 from monitor.ledger_export import FORMATS, export_ledger
 from monitor.quarter import Quarter
 from monitor.workdays import DeadlineRule
@@ -85,7 +94,7 @@ def ledger_export(env: Env, quarter: str, output: Path, fmt: str | None) -> None
     fmt = fmt or output.suffix.lstrip(".").lower()
     if fmt not in FORMATS:
         raise click.UsageError(f"无法从文件名判断导出格式: {output}(请用 --format)")
-    output.parent.mkdir(parents=True, exist_ok=True)
+    output_folder(output)
     result = run(env, lambda db: export_ledger(db, output, fmt, quarter=wanted, now=_now()))
     click.echo(f"已导出 {result.count} 条台账到 {output};记录链头摘要 {result.chain_head or '-'}")
 
@@ -165,7 +174,7 @@ def report(env: Env, quarter: str, output: Path, issued: str | None, region: str
     day = _issued(issued)
     with settings_checked():
         rule = DeadlineRule.from_config(env.settings)
-    output.parent.mkdir(parents=True, exist_ok=True)
+    output_folder(output)
     bulletin = run(
         env, lambda db: write_report(db, output, wanted, issued=day, rule=rule, region=region)
     )

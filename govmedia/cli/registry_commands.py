@@ -10,7 +10,7 @@ from typing import Any
 import click
 from sqlalchemy.engine import make_url
 
-from govmedia.cli.common import Env, common, echo_table, emit_json, run, whoami
+from govmedia.cli.common import Env, common, echo_table, emit_json, output_folder, run, whoami
 from registry import filing, inventory, migrate, queries
 from registry.db import Database, database_url
 from registry.errors import Refused
@@ -124,7 +124,7 @@ def accounts_export(env: Env, output: Path, fmt: str | None) -> None:
     fmt = fmt or output.suffix.lstrip(".").lower() or "csv"
     if fmt not in ("csv", "xlsx", "json"):
         raise click.UsageError(f"无法从文件名判断导出格式: {output}")
-    output.parent.mkdir(parents=True, exist_ok=True)
+    output_folder(output)
     count = run(env, lambda db: inventory.export_inventory(db, output, fmt))
     click.echo(f"已导出 {count} 个账号到 {output}")
 

@@ -53,7 +53,11 @@ def serve(env: Env, host: str | None, port: int | None) -> None:
         app.on_cleanup.append(close_db)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        await web.TCPSite(runner, host, port).start()
+        try:
+            await web.TCPSite(runner, host, port).start()
+        except BaseException:
+            await runner.cleanup()
+            raise
         return runner
 
     async def main() -> None:
@@ -70,6 +74,9 @@ def serve(env: Env, host: str | None, port: int | None) -> None:
         click.echo("已停止", err=True)
     except Refused as exc:
         click.echo(f"错误: {exc}", err=True)
+        sys.exit(1)
+    except OSError as exc:  # the port is taken, or not ours to use
+        click.echo(f"错误: 无法在 {host}:{port} 上提供服务: {exc.strerror}", err=True)
         sys.exit(1)
 
 
