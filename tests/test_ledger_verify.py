@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -279,3 +280,19 @@ async def test_changed_account_identity_of_an_entry_is_named(db: Database) -> No
         result.problems, ("account_id", "account_name", "region_code"), strict=True
     ):
         assert f"被改动: {name} 与创建记录" in problem.message
+
+
+def test_verify_refuses_a_malformed_head_and_a_missing_database_file(tmp_path: Path) -> None:
+    """A head pasted with spaces is read; one that is no digest is a usage error, not a
+    tampering alarm; a mistyped database path is not created and passed as an empty ledger."""
+    runner = CliRunner()
+    missing = tmp_path / "typo" / "govmedia.db"
+    result = runner.invoke(main, ["ledger", "verify", "--db", str(missing)])
+    assert result.exit_code == 1 and "不存在" in result.stderr and not missing.parent.exists()
+    url = f"sqlite+aiosqlite:///{tmp_path / 'ok.db'}"
+    assert runner.invoke(main, ["db", "upgrade", "--db", url]).exit_code == 0
+    result = runner.invoke(main, ["ledger", "verify", "--db", url, "--expect-head", "abc"])
+    assert result.exit_code == 2 and "64 位十六进制" in result.stderr
+    spaced = f"  {'A' * 64}  "
+    result = runner.invoke(main, ["ledger", "verify", "--db", url, "--expect-head", spaced])
+    assert result.exit_code == 1 and "a" * 64 in result.stderr  # read, and not in the chain

@@ -109,6 +109,16 @@ def run(env: Env, work: Callable[[Database], Awaitable[T]], *, check_schema: boo
         sys.exit(1)
 
 
+def require_existing(env: Env) -> None:
+    """For a command whose answer about an empty database would mislead (``ledger verify``):
+    a SQLite file that does not exist (a mistyped path) exits 1 instead of being created."""
+    url = make_url(env.db_url)
+    path = url.database if url.get_backend_name() == "sqlite" else None
+    if path and path != ":memory:" and not Path(path).exists():
+        click.echo(f"错误: 数据库文件 {path} 不存在", err=True)
+        sys.exit(1)
+
+
 def output_folder(output: Path) -> None:
     """Create the folder ``output`` goes in; a path that cannot be one exits 1 saying so."""
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from govmedia.cli.common import (
     echo_table,
     emit_json,
     output_folder,
+    require_existing,
     run,
     settings_checked,
     whoami,
@@ -126,6 +128,13 @@ def ledger_update(env: Env, entry: int, status: str, note: str, actor: str | Non
 @common
 def ledger_verify(env: Env, expect_head: str | None, as_json: bool) -> None:
     """Check that no ledger record was altered or removed (exit 1 naming the first one)."""
+    if expect_head is not None:
+        expect_head = expect_head.strip().lower()
+        if not re.fullmatch("[0-9a-f]{64}", expect_head):
+            raise click.BadParameter(
+                "应为导出文件所载的 64 位十六进制摘要", param_hint="--expect-head"
+            )
+    require_existing(env)
     result = run(env, lambda db: ledger.verify(db, expect_head=expect_head))
     if as_json:
         emit_json(
