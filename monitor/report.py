@@ -20,11 +20,13 @@ from monitor.report_data import (
     Rate,
     deadline_sentence,
     gather,
+    no_problems_sentence,
     percent,
     summary_sentence,
 )
 from monitor.workdays import DeadlineRule
 from registry.db import Database
+from registry.errors import Refused
 
 FORMATS = ("html", "docx")
 SECTION_TITLES = ("一、总体情况", "二、存在的问题", "三、上季度问题整改情况", "四、工作要求")
@@ -36,6 +38,10 @@ def title(bulletin: Bulletin) -> str:
 
 def veto_heading(severity: str) -> str:
     return "单项否决问题" if severity == VETO else "其他严重问题"
+
+
+class ReportRefused(Refused):
+    """No bulletin can be drafted for what was asked; the message says why, in Chinese."""
 
 
 async def write_report(
@@ -53,6 +59,8 @@ async def write_report(
     if fmt not in FORMATS:
         raise ValueError(f"unknown bulletin format {fmt!r}")
     bulletin = await gather(db, quarter, issued=issued, rule=rule, region=region)
+    if region and not (bulletin.population or bulletin.problems or bulletin.carried_over):
+        raise ReportRefused(f"行政区划 {region} 下没有登记的账号,无法起草通报")
     if fmt == "html":
         path.write_text(render_html(bulletin), encoding="utf-8")
     else:
@@ -91,7 +99,7 @@ def charts_svg(bulletin: Bulletin) -> list[str]:
 
 def _problems_html(bulletin: Bulletin) -> str:
     if not bulletin.problems:
-        return "<p>本季度抽查未发现问题。</p>"
+        return f"<p>{no_problems_sentence(bulletin)}</p>"
     parts = []
     for severity, number in ((VETO, "(一)"), ("serious", "(二)")):
         groups = [g for g in bulletin.problems if (g.severity == VETO) == (severity == VETO)]

@@ -307,6 +307,13 @@ def summary_sentence(bulletin: Bulletin) -> str:
     return text
 
 
+def no_problems_sentence(bulletin: Bulletin) -> str:
+    """What section 二 says when no problem was found: none, or no inspection yet."""
+    if bulletin.inspected + bulletin.incomplete == 0:
+        return "本季度尚未开展抽查,暂无检查结果。"
+    return "本季度抽查未发现问题。"
+
+
 def deadline_sentence(bulletin: Bulletin) -> str:
     deadline = bulletin.report_deadline
     text = (

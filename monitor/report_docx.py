@@ -14,7 +14,15 @@ from docx.shared import Pt, RGBColor
 
 from monitor.report import SECTION_TITLES, title, veto_heading
 from monitor.report_chart import text_bar
-from monitor.report_data import VETO, Bulletin, Rate, deadline_sentence, percent, summary_sentence
+from monitor.report_data import (
+    VETO,
+    Bulletin,
+    Rate,
+    deadline_sentence,
+    no_problems_sentence,
+    percent,
+    summary_sentence,
+)
 
 _BAR = RGBColor(0x2F, 0x6D, 0xB5)
 
@@ -108,7 +116,7 @@ def write_docx(bulletin: Bulletin, path: Path) -> None:
 
     document.add_heading(SECTION_TITLES[1], level=2)
     if not bulletin.problems:
-        document.add_paragraph("本季度抽查未发现问题。")
+        document.add_paragraph(no_problems_sentence(bulletin))
     for severity, number in ((VETO, "(一)"), ("serious", "(二)")):
         groups = [g for g in bulletin.problems if (g.severity == VETO) == (severity == VETO)]
         if groups:

@@ -144,7 +144,8 @@ async def test_empty_quarter_still_makes_a_bulletin(db: Database, tmp_path: Path
     )
     assert bulletin.inspected == 0 and bulletin.report_deadline.provisional
     html = path.read_text("utf-8")
-    assert "本季度抽查未发现问题" in html and "尚未配置" in html
+    assert "本季度尚未开展抽查,暂无检查结果" in html and "未发现问题" not in html
+    assert "尚未配置" in html
 
 
 async def test_cli_report(db: Database, db_url: str, tmp_path: Path) -> None:
@@ -220,3 +221,7 @@ async def test_cli_report_for_a_region(db: Database, db_url: str, tmp_path: Path
         CliRunner().invoke, main, [*args, "--region", "51", "--db", db_url]
     )
     assert bad.exit_code == 2 and "6 位行政区划代码" in bad.output
+    empty = await asyncio.to_thread(
+        CliRunner().invoke, main, [*args, "--region", "990000", "--db", db_url]
+    )
+    assert empty.exit_code == 1 and "行政区划 990000 下没有登记的账号" in empty.stderr

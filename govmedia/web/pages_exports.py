@@ -10,7 +10,7 @@ from aiohttp import web
 
 from govmedia.web import params
 from govmedia.web.auth import scope_of
-from govmedia.web.errors import bad_request, forbidden
+from govmedia.web.errors import bad_request, forbidden, not_found
 from govmedia.web.keys import CONFIG, DB
 from govmedia.web.rendering import now, render, this_quarter
 from registry import scoped
@@ -91,7 +91,7 @@ async def export_ledger(request: web.Request) -> web.Response:
 
 @routes.get("/exports/bulletin")
 async def export_bulletin(request: web.Request) -> web.Response:
-    from monitor.report import write_report
+    from monitor.report import ReportRefused, write_report
     from monitor.workdays import DeadlineRule
 
     region = await _bulletin_region(request)
@@ -100,12 +100,15 @@ async def export_bulletin(request: web.Request) -> web.Response:
     rule = DeadlineRule.from_config(request.app[CONFIG])
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"bulletin.{fmt}"
-        await write_report(
-            request.app[DB],
-            path,
-            quarter,
-            issued=now(request).astimezone(SHANGHAI).date(),
-            rule=rule,
-            region=region,
-        )
+        try:
+            await write_report(
+                request.app[DB],
+                path,
+                quarter,
+                issued=now(request).astimezone(SHANGHAI).date(),
+                rule=rule,
+                region=region,
+            )
+        except ReportRefused as exc:
+            raise not_found(str(exc)) from exc
         return _download(path, f"通报-{region or '全部'}-{quarter}.{fmt}", _TYPES[fmt])
