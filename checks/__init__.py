@@ -7,6 +7,8 @@ monitoring time point, the fetched posts and the fetch outcome all come in ``Ins
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
+from datetime import datetime
 
 from checks.activity import check_activity
 from checks.codes import PROBLEM_LABELS, SEVERITY
@@ -14,7 +16,7 @@ from checks.dictionary import WordingTerm, load_dictionary, parse_dictionary
 from checks.feed import prepare
 from checks.leaks import check_privacy
 from checks.loader import load_policy
-from checks.model import FetchStatus, Finding, InspectionInput
+from checks.model import FetchStatus, Finding, InspectionInput, Post
 from checks.policy import Policy
 from checks.privacy import mask_personal_data
 from checks.registry_rules import (
@@ -24,6 +26,7 @@ from checks.registry_rules import (
     check_unreachable,
 )
 from checks.review import check_reviews
+from checks.times import aware
 from checks.wording import check_content
 
 __all__ = [
@@ -40,10 +43,9 @@ __all__ = [
 ]
 
 _ORDER = {code: rank for rank, code in enumerate(PROBLEM_LABELS)}
+_ACTIVITY_CODES = ("dormant", "zombie", "empty_shell")
 _FEED_CODES = (
-    "dormant",
-    "zombie",
-    "empty_shell",
+    *_ACTIVITY_CODES,
     "unreviewed_post",
     "privacy_leak",
     "wording_error",
@@ -86,7 +88,8 @@ def inspect(inspection: InspectionInput, policy: Policy) -> list[Finding]:
 
 def judged_codes(inspection: InspectionInput, policy: Policy) -> frozenset[str]:
     """The problem codes ``inspect`` decides for this input: a code left out was not looked at
-    (its rule is off, or needs the posts), so its absence from the findings proves nothing.
+    (its rule is off, needs the posts, or needs their dates: none of the items is dated), so
+    its absence from the findings proves nothing.
 
     A closed or deregistered account whose feed is gone (404/410) shows no sign of life: its
     ``filing_mismatch`` counts as decided.
@@ -97,8 +100,22 @@ def judged_codes(inspection: InspectionInput, policy: Policy) -> frozenset[str]:
             codes.append("unreachable")
         if inspection.posts is not None:
             codes += _FEED_CODES
+            if _undated_only(inspection.posts, inspection.at):
+                codes = [code for code in codes if code not in _ACTIVITY_CODES]
     elif inspection.posts is not None or inspection.fetch_status is FetchStatus.GONE:
         codes = ["filing_mismatch"]
     else:
         codes = []
     return frozenset(code for code in codes if getattr(policy, code).enabled)
+
+
+def _undated_only(posts: Sequence[Post], at: datetime) -> bool:
+    """Items, none of them dated at or before the time point (``prepare`` drops later ones)."""
+    moment = aware(at)
+    undated = False
+    for post in posts:
+        if post.published_at is None:
+            undated = True
+        elif aware(post.published_at) <= moment:
+            return False
+    return undated

@@ -16,6 +16,8 @@ def check_activity(account: AccountFacts, feed: Feed, policy: Policy) -> list[Fi
     """Dormant or zombie (zombie supersedes dormant), and empty shell, for an active account."""
     newest = feed.newest
     if newest is None:
+        if feed.items:  # items, none dated: published, but when cannot be told
+            return []
         return [_never_published(feed, policy)] if policy.empty_shell.enabled else []
     assert newest.published is not None
     idle = feed.at - newest.published
@@ -50,14 +52,7 @@ def _idle_finding(code: str, feed: Feed, newest: Item, days: int) -> Finding:
 
 
 def _never_published(feed: Feed, policy: Policy) -> Finding:
-    if not feed.items:
-        text = "开通至今未发布任何消息（订阅源可读取，但没有任何内容）。"
-    else:
-        text = (
-            f"开通至今未发布任何消息：订阅源中的{len(feed.items)}条内容均无有效发布时间，"
-            "无法确认曾经发布。"
-        )
-    return finding("empty_shell", text)
+    return finding("empty_shell", "开通至今未发布任何消息（订阅源可读取，但没有任何内容）。")
 
 
 def _few_originals(account: AccountFacts, feed: Feed, policy: Policy) -> Finding | None:

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from checks import Policy, inspect
-from checks.model import AccountFacts, InspectionInput, Post
+from checks import Policy, inspect, judged_codes
+from checks.model import AccountFacts, FetchStatus, InspectionInput, Post
 
 AT = datetime(2026, 3, 31, 10, 0)  # naive: Asia/Shanghai
 ACCOUNT = AccountFacts("微信公众号", "gh_test", "某县发布", "某县人民政府办公室", "510101", "正常")
@@ -96,7 +96,6 @@ def test_zombie_description_and_last_post() -> None:
 
 NEVER_CASES = [
     ("empty feed", [], "没有任何内容"),
-    ("only undated items", [post(None), post(None, title="另一条")], "均无有效发布时间"),
     ("only items after the time point", [post(-2 * D)], "没有任何内容"),
 ]
 
@@ -108,13 +107,25 @@ def test_never_published_is_empty_shell_only(posts: list[Post], phrase: str) -> 
     found = run(posts)
     assert set(found) == {"empty_shell"}
     assert "开通至今未发布任何消息" in found["empty_shell"].description
-    if posts and posts[0].published_at is None:
-        assert phrase in found["empty_shell"].description
+    assert phrase in found["empty_shell"].description
     assert found["empty_shell"].last_post_at is None
 
 
 def test_unreadable_feed_runs_no_activity_rule() -> None:
     assert run(None) == {}
+
+
+def test_items_none_of_them_dated_leave_activity_undecided() -> None:
+    """Published, but when cannot be told (a gateway that drops dates): neither an empty
+    shell (a veto, which it was) nor dormant; and not counted as decided for a re-check."""
+    posts = [post(None), post(None, title="另一条")]
+    assert {"dormant", "zombie", "empty_shell"} & set(run(posts)) == set()
+    judged = judged_codes(InspectionInput(ACCOUNT, AT, posts, (), FetchStatus.OK), Policy())
+    assert {"dormant", "zombie", "empty_shell"} & judged == set()
+    assert "wording_error" in judged
+    dated = [post(None), post(3 * D)]
+    judged = judged_codes(InspectionInput(ACCOUNT, AT, dated, (), FetchStatus.OK), Policy())
+    assert {"dormant", "zombie", "empty_shell"} <= judged
 
 
 REPOST = "<p>转发微博</p>"
