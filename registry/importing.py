@@ -77,4 +77,4 @@ def refusing(
     try:
         yield from rows
     except tabular.TableError as exc:
-        raise ImportRefused([RowError(path, exc.row, "-", str(exc))]) from exc
+        raise ImportRefused([RowError(path, exc.row, exc.column, str(exc))]) from exc

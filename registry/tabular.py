@@ -21,9 +21,24 @@ class TableError(ValueError):
     """The file cannot be read as a table; the message names the file, or else ``row`` (the
     row where reading failed) goes with it."""
 
-    def __init__(self, message: str, row: int = 1) -> None:
+    def __init__(self, message: str, row: int = 1, column: str = "-") -> None:
         super().__init__(message)
         self.row = row
+        self.column = column
+
+
+def _check_headed(headers: tuple[str, ...], record: Sequence[Any], number: int) -> None:
+    """Refuse a row with data in a column that has no header (a merged or blank header cell,
+    or cells past the last header): that data would otherwise be dropped without a word."""
+    for index, cell in enumerate(record):
+        if (index >= len(headers) or not headers[index]) and not _blank(cell):
+            raise TableError(
+                "该列有数据但没有表头: 请补上表头或删去该列的数据", number, f"第{index + 1}列"
+            )
+
+
+def _blank(cell: Any) -> bool:
+    return cell is None or (isinstance(cell, str) and not cell.strip())
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +88,7 @@ def _read_csv(path: Path) -> Table:
         try:
             for number, record in enumerate(reader, start=2):
                 if any(cell.strip() for cell in record):
+                    _check_headed(headers, record, number)
                     yield number, {h: _restore(v) for h, v in zip(headers, record, strict=False)}
         except csv.Error as exc:  # an unbalanced quote, most often
             raise TableError(_csv_error(exc), number + 1) from exc
@@ -131,6 +147,7 @@ def _read_xlsx(path: Path) -> Table:
         try:
             for number, record in enumerate(values, start=2):
                 if any(cell not in (None, "") for cell in record):
+                    _check_headed(headers, record, number)
                     yield number, {h: _cell(v) for h, v in zip(headers, record, strict=False)}
         finally:
             workbook.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pytest
@@ -340,4 +341,25 @@ async def test_an_opening_date_after_the_import_is_refused_at_that_column(
     header = FIELD_BY_KEY["opened_on"].header
     with pytest.raises(ImportRefused, match=rf":3:{header}: 生效日期 2099-01-01 晚于备案当天"):
         await import_inventory(db, write_csv(tmp_path / "a.csv", rows), META, TODAY)
+    assert await count(db, accounts) == 0
+
+
+async def test_data_in_a_column_without_a_header_is_refused_not_dropped(
+    db: Database, tmp_path: Path
+) -> None:
+    """Cells past the last header (CSV), or under a blank header cell (a merged header in
+    XLSX), are refused naming the row and column; blank trailing cells are fine."""
+    rows = sample_rows(2)
+    path = tmp_path / "more.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header_row())
+        writer.writerow([rows[0][k] for k in KEYS] + ["", ""])
+        writer.writerow([rows[1][k] for k in KEYS] + ["", "关停"])
+    with pytest.raises(ImportRefused, match=rf":3:第{len(KEYS) + 2}列: 该列有数据但没有表头"):
+        await import_inventory(db, path, META, TODAY)
+    values: list[list[object]] = [[*header_row(), None], [*(rows[0][k] for k in KEYS), "赵六"]]
+    book = _workbook(tmp_path / "merged.xlsx", {"清单": values})
+    with pytest.raises(ImportRefused, match=rf":2:第{len(KEYS) + 1}列: 该列有数据但没有表头"):
+        await import_inventory(db, book, META, TODAY)
     assert await count(db, accounts) == 0
