@@ -12,6 +12,18 @@ from registry.monitoring import Outcome, Target
 from registry.times import SHANGHAI
 
 COMPLETE = frozenset({FetchStatus.OK, FetchStatus.NOT_MODIFIED, FetchStatus.GONE})
+# Why an inspection could not be completed, as the run's summary shows it.
+INCOMPLETE_LABELS = {
+    "no_feed": "未登记订阅地址",
+    "host_degraded": "平台大面积访问失败",
+    str(FetchStatus.TIMEOUT): "访问超时",
+    str(FetchStatus.NETWORK): "网络连接失败",
+    str(FetchStatus.BLOCKED): "被平台拦截(验证页)",
+    str(FetchStatus.RATE_LIMITED): "被平台限流",
+    str(FetchStatus.HTTP_ERROR): "平台返回错误",
+    str(FetchStatus.PARSE_ERROR): "订阅内容无法解析",
+    str(FetchStatus.TOO_LARGE): "订阅内容超过大小上限",
+}
 
 
 def newest_post_at(posts: Sequence[Post] | None, at: datetime) -> datetime | None:

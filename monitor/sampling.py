@@ -373,8 +373,8 @@ def draw(
     _check_rotation("rotation_quarters", rotation_quarters)
     if _exact(ratio) < _exact(minimum_ratio) and not allow_below_minimum:
         raise SamplingError(
-            f"sampling ratio {ratio:g} is below the minimum {minimum_ratio:g} "
-            "(季度抽查比例不低于25%); pass --allow-below-minimum to draw it anyway"
+            f"抽样比例 {ratio:g} 低于最低比例 {minimum_ratio:g} (季度抽查比例不低于25%);"
+            "确需如此请加 --allow-below-minimum"
         )
 
     by_key: dict[int, Candidate] = {}

@@ -210,3 +210,17 @@ def test_an_unusable_output_folder_or_port_is_an_error_not_a_traceback(
         port = taken.getsockname()[1]
         result = cli("serve", "--host", "127.0.0.1", "--port", str(port))
     assert result.exit_code == 1 and f"无法在 127.0.0.1:{port} 上提供服务" in result.stderr
+
+
+def test_run_summary_and_quarter_errors_speak_chinese(cli, capsys) -> None:  # type: ignore[no-untyped-def]
+    from collections import Counter
+
+    from govmedia.cli.monitor_commands import print_summary
+    from monitor.run import RunSummary
+
+    reasons = Counter({"timeout": 2, "no_feed": 1})
+    print_summary(RunSummary(1, "2026Q4", "sample", False, 3, incomplete_by_reason=reasons))
+    out = capsys.readouterr().out
+    assert "访问超时 (timeout): 2" in out and "未登记订阅地址 (no_feed): 1" in out
+    result = cli("sample", "show", "--quarter", "2026Q5")
+    assert result.exit_code == 2 and "季度应写作 2026Q4 这样的形式" in result.stderr

@@ -407,7 +407,7 @@ def test_ratio_outside_zero_one_refused(ratio: float) -> None:
 
 def test_ratio_below_minimum_needs_explicit_permission() -> None:
     population = [Candidate(k, "510104", "微博", Q.previous()) for k in range(100)]
-    with pytest.raises(SamplingError, match=r"below the minimum.*--allow-below-minimum"):
+    with pytest.raises(SamplingError, match=r"低于最低比例.*--allow-below-minimum"):
         draw(Q, 1, population, ratio=0.2)
     assert draw(Q, 1, population, ratio=0.2, allow_below_minimum=True).size == 20
     assert draw(Q, 1, population, ratio=0.1, minimum_ratio=0.1).size == 10

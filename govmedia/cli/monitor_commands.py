@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from govmedia.cli.common import Env, common, emit_json, run, settings_checked, whoami
+from monitor.inspect_account import INCOMPLETE_LABELS
 from monitor.quarter import Quarter
 from monitor.run import Context, RunRequest, RunSummary, run_inspection
 from monitor.samples import DrawRequest, draw_sample, show_sample
@@ -25,7 +26,9 @@ def _quarter(value: str) -> Quarter:
     try:
         return Quarter.parse(value)
     except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--quarter") from exc
+        raise click.BadParameter(
+            f"季度应写作 2026Q4 这样的形式 (年份加 Q1-Q4): {value}", param_hint="--quarter"
+        ) from exc
 
 
 @click.group()
@@ -230,7 +233,7 @@ def print_summary(summary: RunSummary) -> None:
     if incomplete:
         click.echo(f"  未完成检查 {incomplete} 个(不计入问题,下次运行重试):")
         for reason, count in summary.incomplete_by_reason.most_common():
-            click.echo(f"    {reason}: {count}")
+            click.echo(f"    {INCOMPLETE_LABELS.get(reason, reason)} ({reason}): {count}")
     click.echo(f"  台账: {PROBLEM_HINT.format(quarter=summary.quarter)}")
 
 
