@@ -87,8 +87,17 @@ def _credit_code(value: str) -> str:
     return value
 
 
+_FULL_WIDTH_DIGITS = frozenset("０１２３４５６７８９")
+
+
+def _half_width(value: str) -> None:
+    if _FULL_WIDTH_DIGITS.intersection(value):
+        raise FieldError(f"“{value}” 含全角数字: 请改用半角数字 0-9")
+
+
 @functools.lru_cache(maxsize=4096)
 def _region_code(value: str) -> str:
+    _half_width(value)
     value = value.removesuffix(".0")  # a number cell read from a spreadsheet
     problem = region_code_problem(value)
     if problem:
@@ -97,6 +106,7 @@ def _region_code(value: str) -> str:
 
 
 def _date(value: str) -> str:
+    _half_width(value)
     return parse_date(value).isoformat()
 
 

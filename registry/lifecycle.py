@@ -94,8 +94,13 @@ def apply(state: AccountState | None, filing: FilingFacts) -> tuple[AccountState
 def _change(state: AccountState, filing: FilingFacts) -> tuple[AccountState, Changes]:
     refused = sorted(set(filing.values) - set(CHANGEABLE))
     if refused:
+        hints = {
+            "status": "状态请用关停/注销/重新开设备案",
+            "platform": "平台不同即为另一账号: 请注销本账号, 再开设新账号",
+        }
+        hint = ";".join(hints[key] for key in refused if key in hints)
         raise LifecycleError(
-            f"变更不能修改字段 {', '.join(refused)}(状态请用关停/注销/重新开设备案)"
+            f"变更不能修改字段 {', '.join(refused)}" + (f"({hint})" if hint else "")
         )
     changes = {
         key: (state.fields[key], value)

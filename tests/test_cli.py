@@ -224,3 +224,17 @@ def test_run_summary_and_quarter_errors_speak_chinese(cli, capsys) -> None:  # t
     assert "访问超时 (timeout): 2" in out and "未登记订阅地址 (no_feed): 1" in out
     result = cli("sample", "show", "--quarter", "2026Q5")
     assert result.exit_code == 2 and "季度应写作 2026Q4 这样的形式" in result.stderr
+
+
+def test_file_change_takes_chinese_field_names_and_explains_refusals(cli) -> None:  # type: ignore[no-untyped-def]
+    opened = cli(
+        "file", "open", "--platform", "微博", "--account-id", "zh", "--name", "平安锦江",
+        "--sponsor", "成都市锦江区公安分局", "--region-code", "510104",
+    )  # fmt: skip
+    assert opened.exit_code == 0, opened.output
+    assert cli("file", "change", "微博:zh", "--set", "联系电话=028-1").exit_code == 0
+    record = json.loads(cli("accounts", "show", "微博:zh", "--json").stdout)
+    assert record["account"]["phone"] == "028-1"
+    refused = cli("file", "change", "微博:zh", "--set", "平台=抖音")
+    assert refused.exit_code == 1 and "请注销本账号, 再开设新账号" in refused.stderr
+    assert "状态请用" not in refused.stderr

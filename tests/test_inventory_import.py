@@ -363,3 +363,16 @@ async def test_data_in_a_column_without_a_header_is_refused_not_dropped(
     with pytest.raises(ImportRefused, match=rf":2:第{len(KEYS) + 1}列: 该列有数据但没有表头"):
         await import_inventory(db, book, META, TODAY)
     assert await count(db, accounts) == 0
+
+
+async def test_full_width_digits_in_codes_and_dates_are_named(db: Database, tmp_path: Path) -> None:
+    rows = sample_rows(2)
+    rows[0]["region_code"] = "５１０１０４"
+    rows[1]["opened_on"] = "２０２６－０１－０１"
+    with pytest.raises(ImportRefused) as refused:
+        await import_inventory(db, write_csv(tmp_path / "inv.csv", rows), META, TODAY)
+    messages = [str(e) for e in refused.value.errors]
+    assert messages[0].endswith(":2:行政区划代码: “５１０１０４” 含全角数字: 请改用半角数字 0-9")
+    assert messages[1].endswith(
+        ":3:开设日期: “２０２６－０１－０１” 含全角数字: 请改用半角数字 0-9"
+    )

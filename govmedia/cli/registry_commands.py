@@ -14,7 +14,7 @@ from govmedia.cli.common import Env, common, echo_table, emit_json, output_folde
 from registry import filing, inventory, migrate, queries
 from registry.db import Database, database_url
 from registry.errors import Refused
-from registry.fields import FIELD_BY_KEY, PLATFORMS, FieldError, Status, parse_date
+from registry.fields import FIELD_BY_KEY, HEADER_TO_KEY, PLATFORMS, FieldError, Status, parse_date
 from registry.filings_import import import_filings
 from registry.lifecycle import Kind
 from registry.reviews import import_reviews
@@ -280,12 +280,12 @@ def file_change(
     """File a change (变更) of one or more fields."""
     values: dict[str, str] = {}
     for assignment in assignments:
-        key, sep, value = assignment.partition("=")
-        key = key.strip().replace("-", "_")
+        name, sep, value = assignment.partition("=")
+        key = HEADER_TO_KEY.get(name.strip()) or name.strip().replace("-", "_")
         if not sep or key not in FIELD_BY_KEY:
+            fields = "、".join(f"{f.key}({f.header})" for f in FIELD_BY_KEY.values())
             raise click.BadParameter(
-                f"应为 FIELD=VALUE,FIELD 为 {', '.join(FIELD_BY_KEY)}: {assignment}",
-                param_hint="--set",
+                f"应为 字段=值,字段为 {fields}: {assignment}", param_hint="--set"
             )
         values[key] = value
     _status_filing(env, account, Kind.CHANGE, effective, reason, doc_no, filed_by, values)
