@@ -65,7 +65,10 @@ def _parse_row(
     filed_by: str,
     now: datetime,
     errors: list[RowError],
+    failed: dict[tuple[str, str], int],
 ) -> _Row | None:
+    """The row's filing, or None (its errors added, its account noted in ``failed``)."""
+
     def cell(key: str) -> Any:
         value = record.get(header_of[key]) if key in header_of else None
         return None if value is None or str(value).strip() == "" else value
@@ -94,6 +97,9 @@ def _parse_row(
     for key in wanted:
         if kind is not Kind.OPEN and cell(key) is None:
             continue
+        if key == "opened_on" and cell(key) is None and effective_on is not None:
+            values[key] = effective_on.isoformat()  # an opening takes effect on its opening date
+            continue
         try:
             values[key] = normalise(key, cell(key))
         except FieldError as exc:
@@ -107,6 +113,8 @@ def _parse_row(
     if cell("new_account_id") is not None:
         values["new_account_id"] = str(cell("new_account_id")).strip()
     if len(errors) > start:
+        if "platform" in values and "account_id" in values:
+            failed.setdefault((values["platform"], values["account_id"]), number)
         return None
     identity = (values.pop("platform"), values.pop("account_id"))
     if kind is Kind.OPEN:
@@ -131,8 +139,11 @@ async def import_filings(
         path, KNOWN, {"kind", "platform", "account_id"}, summary.warnings
     )
     errors: list[RowError] = []
+    failed: dict[tuple[str, str], int] = {}  # account -> its first row in error
     rows = [
-        r for n, rec in records if (r := _parse_row(path, n, rec, header_of, filed_by, now, errors))
+        r
+        for n, rec in records
+        if (r := _parse_row(path, n, rec, header_of, filed_by, now, errors, failed))
     ]
     summary.rows = len(rows) + len({e.row for e in errors})
     async with db.read() if dry_run else db.write() as conn:
@@ -147,9 +158,19 @@ async def import_filings(
         }
         numbers: dict[int, int] = {}
         for row in rows:
+            earlier = failed.get(row.identity)
+            if earlier is not None and earlier < row.number:
+                message = f"同一账号的第{earlier}行有误, 本行未处理"
+                errors.append(RowError(path, row.number, header_of["account_id"], message))
+                continue
             plan = plans.get(row.identity)
             if plan is None:
                 plan = plans[row.identity] = AccountPlan(None, None)
+            if plan.final is None and row.kind is not Kind.OPEN:
+                message = f"{row.identity[0]} 账号ID {row.identity[1]} 尚未开设备案"
+                errors.append(RowError(path, row.number, header_of["account_id"], message))
+                failed.setdefault(row.identity, row.number)
+                continue
             facts = FilingFacts(
                 row.kind,
                 row.effective_on
@@ -177,6 +198,7 @@ async def import_filings(
                 else:
                     header = header_of["kind"]
                 errors.append(RowError(path, row.number, header, str(exc)))
+                failed.setdefault(row.identity, row.number)
                 continue
             if new_id and new_id != row.identity[1]:
                 plans[(row.identity[0], new_id)] = plans.pop(row.identity)

@@ -208,3 +208,38 @@ async def test_a_filing_dated_after_the_day_it_is_filed_is_refused_at_its_date(
         await import_filings(db, path, "批量", NOW, TODAY)
     account = await queries.get_account(db, f"{rows[0]['platform']}:{rows[0]['account_id']}")
     assert account is not None and account.fields["status"] == "正常"
+
+
+async def test_opening_dates_and_errors_that_follow_from_an_earlier_row(
+    db: Database, tmp_path: Path
+) -> None:
+    """An opening without 开设日期 opens on its 生效日期; a change of an account never opened is
+    named at 账号ID; rows after an account's row in error say so instead of a second cause."""
+    new, other = sample_rows(2)
+    headers = ["备案类型", "平台", "账号ID", "生效日期", "账号名称", "主办单位", "行政区划代码"]
+    opening = [new["name"], new["sponsor"], new["region_code"]]
+    good = write_filings(
+        tmp_path / "ok.csv",
+        headers,
+        [["开设", new["platform"], new["account_id"], "2026-10-01", *opening]],
+    )
+    await import_filings(db, good, "批量", NOW, TODAY)
+    account = await queries.get_account(db, f"{new['platform']}:{new['account_id']}")
+    assert account is not None and account.fields["opened_on"] == "2026-10-01"
+
+    bad = write_filings(
+        tmp_path / "bad.csv",
+        headers,
+        [
+            ["开设", other["platform"], other["account_id"], "2026-10-01", "", *opening[1:]],
+            ["关停", other["platform"], other["account_id"], "2026-10-02", "", "", ""],
+            ["变更", other["platform"], "nobody", "2026-10-02", "新名称", "", ""],
+        ],
+    )
+    with pytest.raises(ImportRefused) as refused:
+        await import_filings(db, bad, "批量", NOW, TODAY)
+    assert [(e.row, e.column, e.message) for e in refused.value.errors] == [
+        (2, "账号名称", "必填项为空"),
+        (3, "账号ID", "同一账号的第2行有误, 本行未处理"),
+        (4, "账号ID", f"{other['platform']} 账号ID nobody 尚未开设备案"),
+    ]
