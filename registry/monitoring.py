@@ -11,7 +11,8 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, insert, select, 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from checks.model import AccountFacts, Finding
+from checks.codes import SEVERITY
+from checks.model import AccountFacts, Finding, Severity
 from registry.accounts_view import account_select
 from registry.fields import Status
 from registry.schema import accounts, feed_states, inspections, runs, sample_members, samples, units
@@ -438,12 +439,15 @@ async def run_counts(conn: AsyncConnection, run_id: int) -> list[tuple[str, str 
 async def latest_outcomes(
     conn: AsyncConnection, quarter: str, where: ColumnElement[bool] | None = None
 ) -> dict[int, tuple[str, str, str, str]]:
-    """Account pk -> (outcome, platform, region code, sponsor) of its latest inspection in the
-    quarter's runs (optionally only the accounts ``where`` selects)."""
+    """Account pk -> (verdict, platform, region code, sponsor) of its latest inspection in the
+    quarter's runs (optionally only the accounts ``where`` selects). The verdict is the
+    outcome, but an incomplete inspection that found a veto item (one that needs no feed, such
+    as no interaction) is failed: any veto item fails the account."""
     query = (
         select(
             inspections.c.account_pk,
             inspections.c.outcome,
+            inspections.c.problems,
             accounts.c.platform,
             accounts.c.region_code,
             units.c.name,
@@ -457,6 +461,14 @@ async def latest_outcomes(
     if where is not None:
         query = query.where(where)
     return {
-        pk: (outcome, platform, region, sponsor)
-        for pk, outcome, platform, region, sponsor in await conn.execute(query)
+        pk: (_verdict(outcome, problems), platform, region, sponsor)
+        for pk, outcome, problems, platform, region, sponsor in await conn.execute(query)
     }
+
+
+def _verdict(outcome: str, problems: Any) -> str:
+    if outcome == "incomplete" and any(
+        SEVERITY.get(code) is Severity.VETO for code in problems or ()
+    ):
+        return "failed"
+    return outcome

@@ -225,3 +225,27 @@ async def test_cli_report_for_a_region(db: Database, db_url: str, tmp_path: Path
         CliRunner().invoke, main, [*args, "--region", "990000", "--db", db_url]
     )
     assert empty.exit_code == 1 and "行政区划 990000 下没有登记的账号" in empty.stderr
+
+
+async def test_a_veto_found_without_the_feed_fails_the_account_in_the_bulletin(
+    db: Database, tmp_path: Path
+) -> None:
+    """No interaction needs no feed: an inspection left incomplete (no feed address) that
+    found it counts as 不合格, not as 未完成, beside its problem in section 二."""
+    first, second = await open_accounts(db, 2)
+    run_id = await make_run(db)
+    async with db.write() as conn:
+        await conn.execute(
+            insert(inspections),
+            [
+                {"run_id": run_id, "account_pk": first, "outcome": "incomplete",
+                 "incomplete_reason": "no_feed", "problems": ["no_interaction"],
+                 "inspected_at": DETECTED},
+                {"run_id": run_id, "account_pk": second, "outcome": "incomplete",
+                 "incomplete_reason": "timeout", "problems": [], "inspected_at": DETECTED},
+            ],
+        )  # fmt: skip
+    bulletin = await write_report(
+        db, tmp_path / "b.html", Quarter(2026, 4), issued=ISSUED, rule=DeadlineRule()
+    )
+    assert (bulletin.failed, bulletin.incomplete, bulletin.passed) == (1, 1, 0)
