@@ -147,17 +147,23 @@ class Daemon:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def _fire(self, name: str, job: Callable[[], Awaitable[None]]) -> None:
+        """What the scheduler calls. A coroutine function, so that APScheduler runs it on the
+        event loop: a plain function it would run in a worker thread, with no loop to start
+        the job on."""
+        self._spawn(name, job)
+
     def scheduler(self) -> AsyncIOScheduler:
         """The quarterly and sweep jobs on a scheduler not yet started."""
         scheduler = AsyncIOScheduler(timezone=TZ)
         # misfire_grace_time=None: a run time missed (the machine asleep) still runs, once
         scheduler.add_job(
-            self._spawn, CronTrigger.from_crontab(self.settings.quarterly_cron, timezone=TZ),
+            self._fire, CronTrigger.from_crontab(self.settings.quarterly_cron, timezone=TZ),
             args=["quarterly", self.quarterly], id="quarterly", max_instances=1, coalesce=True,
             misfire_grace_time=None,
         )  # fmt: skip
         scheduler.add_job(
-            self._spawn, CronTrigger.from_crontab(self.settings.sweep_cron, timezone=TZ),
+            self._fire, CronTrigger.from_crontab(self.settings.sweep_cron, timezone=TZ),
             args=["sweep", self.sweep], id="sweep", max_instances=1, coalesce=True,
             misfire_grace_time=None,
         )  # fmt: skip
