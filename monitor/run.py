@@ -36,6 +36,7 @@ from monitor.inspect_account import judge, outcome_of
 from monitor.quarter import Quarter
 from monitor.samples import DrawRequest, draw_in
 from monitor.sampling import SamplingSettings
+from monitor.singleton import inspection_lock
 from monitor.workdays import DeadlineRule
 from registry import ledger, monitoring, run_items
 from registry.db import Database
@@ -443,7 +444,19 @@ async def run_inspection(
 
     Setting ``stop`` ends the run at once: fetches in flight are dropped (their accounts stay
     to do), every outcome already known is written, and the run stays open to be resumed.
+    Another process inspecting on the same database meanwhile is refused (``AlreadyRunning``).
     """
+    async with inspection_lock(db):
+        return await _inspect_run(db, context, request, progress, stop)
+
+
+async def _inspect_run(
+    db: Database,
+    context: Context,
+    request: RunRequest,
+    progress: Progress | None,
+    stop: asyncio.Event | None,
+) -> RunSummary:
     run, resumed = await open_run(db, context, request)
     if resumed and run.as_of != request.as_of:
         log.info("run.resumed", run_id=run.id, as_of=run.as_of.isoformat())

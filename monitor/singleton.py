@@ -1,8 +1,8 @@
-"""One daemon per database: a lock held for the daemon's lifetime.
+"""One daemon per database, and one in-process inspection run: locks held while they last.
 
 PostgreSQL: a session-level advisory lock on a connection kept open. SQLite: an exclusive
 ``flock`` on a file beside the database. Either is released by the operating system or the
-server when the process dies, so a killed daemon never blocks the next one.
+server when the process dies, so a killed process never blocks the next one.
 """
 
 from __future__ import annotations
@@ -19,30 +19,54 @@ from registry.db import Database
 from registry.errors import Refused
 
 _DAEMON_LOCK_KEY = 0x60F3ED1B
+_INSPECTION_LOCK_KEY = 0x60F3ED1C
 
 
 class AlreadyRunning(Refused):
-    """Another daemon holds this database."""
+    """Another process holds this database's lock (a daemon, or an inspection run)."""
 
 
 @asynccontextmanager
 async def daemon_lock(db: Database) -> AsyncIterator[None]:
+    """Held for the daemon's lifetime: a second daemon on the database refuses to start."""
+    shown = db.url.render_as_string(hide_password=True)
+    async with _process_lock(
+        db,
+        "daemon",
+        _DAEMON_LOCK_KEY,
+        f"另一个守护进程{{owner}}正在使用数据库 {shown},本进程不启动",
+    ):
+        yield
+
+
+@asynccontextmanager
+async def inspection_lock(db: Database) -> AsyncIterator[None]:
+    """Held while a run inspects in this process: two processes on one run would overwrite
+    each other's outcomes."""
+    shown = db.url.render_as_string(hide_password=True)
+    message = f"另一个进程{{owner}}正在对数据库 {shown} 进行检查运行: 请等它结束(或停止它)后再运行"
+    async with _process_lock(db, "inspection", _INSPECTION_LOCK_KEY, message):
+        yield
+
+
+@asynccontextmanager
+async def _process_lock(db: Database, name: str, key: int, refusal: str) -> AsyncIterator[None]:
+    """``refusal`` (with ``{owner}`` for the holder's pid, where known) when another process
+    holds the lock ``name`` of this database."""
     if db.is_sqlite:
         database = db.url.database or ""
         if not database or database == ":memory:":
             yield
             return
         real = Path(os.path.realpath(database))  # one lock whatever link the file is named by
-        path = real.with_name(real.name + ".daemon.lock")
+        path = real.with_name(f"{real.name}.{name}.lock")
         with path.open("a+") as handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 handle.seek(0)
                 owner = handle.read().strip() or "?"
-                raise AlreadyRunning(
-                    f"另一个守护进程 (pid {owner}) 正在使用数据库 {database},本进程不启动"
-                ) from None
+                raise AlreadyRunning(refusal.format(owner=f" (pid {owner}) ")) from None
             handle.seek(0)
             handle.truncate()
             handle.write(str(os.getpid()))
@@ -53,16 +77,12 @@ async def daemon_lock(db: Database) -> AsyncIterator[None]:
                 fcntl.flock(handle, fcntl.LOCK_UN)
         return
     async with db.engine.connect() as conn:
-        got = (
-            await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _DAEMON_LOCK_KEY})
-        ).scalar()
+        got = (await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})).scalar()
         await conn.commit()
         if not got:
-            raise AlreadyRunning(
-                f"另一个守护进程正在使用数据库 {db.url.render_as_string(hide_password=True)},本进程不启动"
-            )
+            raise AlreadyRunning(refusal.format(owner=""))
         try:
             yield
         finally:
-            await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _DAEMON_LOCK_KEY})
+            await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
             await conn.commit()

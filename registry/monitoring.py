@@ -388,11 +388,13 @@ async def save_outcomes(conn: AsyncConnection, run_id: int, outcomes: Sequence[O
         for o in outcomes
     ]
     statement = insert_(inspections)
-    # An account left incomplete is tried again in the same run when it resumes.
+    # An account left incomplete is tried again in the same run when it resumes; a complete
+    # inspection is never replaced (whatever a second process on the run found later).
     await conn.execute(
         statement.on_conflict_do_update(
             index_elements=["run_id", "account_pk"],
             set_={k: statement.excluded[k] for k in _INSPECTION_FIELDS},
+            where=inspections.c.outcome == "incomplete",
         ),
         rows,
     )

@@ -19,6 +19,7 @@ from monitor import simserver
 from monitor.quarter import Quarter
 from monitor.run import Context, RunRequest, run_inspection
 from monitor.simserver import AccountBehaviour, Fault, SimConfig
+from monitor.singleton import AlreadyRunning
 from registry import monitoring
 from registry.db import Database
 from registry.filing import file_on_account
@@ -236,3 +237,28 @@ async def test_validators_of_an_unreadable_200_are_not_kept(db: Database, tmp_pa
     async with db.read() as conn:
         statuses = (await conn.execute(select(inspections.c.fetch_status).order_by("id"))).scalars()
         assert list(statuses) == ["ok", "parse_error", "ok"]
+
+
+async def test_a_second_run_on_the_database_is_refused_while_one_inspects(
+    db: Database, tmp_path: Path
+) -> None:
+    """Two processes on one run overwrote each other's outcomes (a late timeout replaced a
+    finished inspection). A second in-process run is refused while one inspects, and an
+    incomplete outcome never replaces a complete one."""
+    settings = monitor_settings()
+    async with simserver.running(SimConfig(now=NOW, latency_s=0.5)) as sim:
+        await seed_inventory(db, tmp_path, sim.url, 3)
+        context = Context.from_settings(settings)
+        first = asyncio.create_task(run_inspection(db, context, request()))
+        await asyncio.sleep(0.2)
+        with pytest.raises(AlreadyRunning, match="正在对数据库"):
+            await run_inspection(db, context, request())
+        summary = await first
+    assert summary.completed and summary.inspected == 3
+    assert await run_inspection(db, context, request()) is not None  # the lock was let go
+    finished = await outcomes(db)
+    late = monitoring.Outcome(pk=1, outcome="incomplete", findings=[], inspected_at=NOW,
+                              incomplete_reason="timeout")  # fmt: skip
+    async with db.write() as conn:
+        await monitoring.save_outcomes(conn, summary.run_id, [late])
+    assert await outcomes(db) == finished
