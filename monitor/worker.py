@@ -147,6 +147,10 @@ class Worker:
     async def serve(self, *, once: bool = False) -> WorkerReport:
         """Work on the open runs until stopped (``once``: until no run has work left)."""
         log.info("worker.start", worker=self.name, batch=self.settings.batch)
+        async with self.db.write() as conn:
+            left = await run_items.release_left_by(conn, self.name)
+        if left:
+            log.warning("worker.released_left_over", worker=self.name, items=left)
         self._pool = ParsePool(self.fetch.parse_workers, self.fetch.parse_timeout_s)
         await self._pool.start()
         try:

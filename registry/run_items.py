@@ -107,6 +107,19 @@ async def release(conn: AsyncConnection, run_id: int, owner: str) -> int:
     return int(result.rowcount or 0)
 
 
+async def release_left_by(conn: AsyncConnection, owner: str) -> int:
+    """Give back, in every run, the items still claimed under ``owner``: a worker starting
+    under a name its killed predecessor used would otherwise keep renewing that process's
+    leases, and nobody would ever inspect those accounts."""
+    statement = (
+        update(run_items)
+        .where(run_items.c.state == CLAIMED, run_items.c.lease_owner == owner)
+        .values(state=TODO, lease_owner=None, lease_until=None)
+    )
+    result = await conn.execute(statement)
+    return int(result.rowcount or 0)
+
+
 async def mark_done(
     conn: AsyncConnection, run_id: int, account_pks: Sequence[int], owner: str | None
 ) -> set[int]:

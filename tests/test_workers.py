@@ -288,3 +288,27 @@ async def test_a_worker_takes_its_batch_one_host_at_a_time(tmp_path: Path) -> No
         assert all(a != b for a, b in pairwise(hosts)), hosts
     finally:
         await db.close()
+
+
+async def test_a_worker_restarted_under_its_name_frees_what_the_killed_one_held(
+    tmp_path: Path,
+) -> None:
+    """A killed worker's claims, still leased, would be renewed forever by its successor of
+    the same name (systemd restarts ``worker@1`` as ``worker@1``): the successor gives them
+    back at start and the run completes."""
+    url = pg_url()
+    with sim_server("--items", "3", "--item-bytes", "200") as base:
+        run_id = await prepare(url, tmp_path, base, 12)
+        db = Database(url)
+        try:
+            async with db.engine.begin() as conn:
+                assert len(await run_items.claim(conn, run_id, "w1", 5, 600.0)) == 5
+            context = Context.from_settings(monitor_settings())
+            workers = WorkerSettings.from_config(monitor_settings()["workers"])
+            worker = Worker(db, context, workers, name="w1")
+            await asyncio.wait_for(worker.serve(once=True), 60)  # it waited for ever
+            async with db.read() as conn:
+                assert await run_items.open_count(conn, run_id) == 0
+                assert await run_items.done_by(conn, run_id) == {"w1": 12}
+        finally:
+            await db.close()
