@@ -125,7 +125,12 @@ class Daemon:
             due = await ledger.overdue_account_pks(
                 conn, today=today
             ) | await ledger.awaiting_recheck_pks(conn)
+            # a quarterly run that stopped on an error (a write that failed) is finished here
+            unfinished = await monitoring.unfinished_run(conn, str(Quarter.of(today)), "sample")
         log.info("daemon.sweep", marked_overdue=overdue, recheck=len(due))
+        if unfinished is not None and not self.stop.is_set():
+            log.info("daemon.resume_quarterly", run_id=unfinished.id)
+            await self.quarterly()
         if due and not self.stop.is_set():
             request = RunRequest(
                 quarter=Quarter.of(today),

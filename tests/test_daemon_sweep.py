@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from monitorfixtures import monitor_settings, seed_inventory
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from monitor import simserver
 from monitor.daemon import Daemon
@@ -17,7 +17,7 @@ from monitor.simserver import AccountBehaviour, Fault, SimConfig
 from registry import monitoring
 from registry.db import Database
 from registry.ledger import update_status
-from registry.schema import ledger_entries, runs
+from registry.schema import inspections, ledger_entries, runs
 from registry.times import SHANGHAI
 
 DETECTED = datetime(2026, 11, 2, 10, 0, tzinfo=SHANGHAI)
@@ -140,3 +140,21 @@ async def test_a_re_check_that_cannot_read_the_posts_leaves_their_entries_awaiti
         result = await conn.execute(select(ledger_entries.c.problem_code, ledger_entries.c.status))
         entries = {code: status for code, status in result}
     assert entries == {"dormant": "待复核", "unreachable": "待整改"}
+
+
+async def test_the_sweep_finishes_a_quarterly_run_left_unfinished(
+    db: Database, tmp_path: Path
+) -> None:
+    """A quarterly run that stopped on an error (a failed write) used to wait for the next
+    daemon start; the daily sweep resumes it."""
+    async with simserver.running(SimConfig(now=DETECTED)) as sim:
+        await seed_inventory(db, tmp_path, sim.url, 3)
+        context = Context.from_settings(monitor_settings())
+        run, _ = await open_run(db, context, RunRequest(Quarter(2026, 4), DETECTED, DETECTED))
+        later = DETECTED + timedelta(days=1)
+        await Daemon(db, monitor_settings(), clock=lambda: later).sweep()
+    async with db.read() as conn:
+        finished = await monitoring.run_by_id(conn, run.id)
+        inspected = await conn.execute(select(func.count()).select_from(inspections))
+        assert finished is not None and finished.status == "completed"
+        assert inspected.scalar_one() == 3
