@@ -29,6 +29,7 @@ from monitor.run import Context, RunRequest, RunSummary, run_inspection
 from monitor.simserver import Fault, SimConfig
 from registry import migrate, queries
 from registry.db import Database
+from registry.errors import Refused
 from registry.filing import file_on_account
 from registry.inventory import export_inventory, import_inventory
 from registry.lifecycle import Kind
@@ -42,9 +43,13 @@ FAULTS = {Fault.DORMANT: 0.08, Fault.GONE: 0.03, Fault.EMPTY: 0.03, Fault.CHALLE
 REVIEW_HEADERS = list(review_headers)  # the review sheet as units send it
 
 
+class DemoRefused(Refused):
+    """The database given to the demo already holds data."""
+
+
 @dataclass
 class DemoResult:
-    database: Path
+    database: str
     summary: RunSummary | None = None
     outputs: list[Path] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
@@ -112,21 +117,30 @@ async def _reviews_for(accounts: list[dict[str, Any]], workdir: Path) -> Path:
 
 
 async def run_demo(
-    workdir: Path, *, progress: Callable[[int, int], None] | None = None
+    workdir: Path,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    settings: dict[str, Any] | None = None,
+    database_url: str | None = None,
 ) -> DemoResult:
-    """Build a fresh demo database under ``workdir`` and run the whole job on it."""
+    """Build a fresh demo database (``workdir``/demo.db, or ``database_url``, which must be
+    empty) and run the whole job on it, with ``settings`` (default: the built-in ones)."""
     workdir.mkdir(parents=True, exist_ok=True)
-    db_path = workdir / "demo.db"
-    for leftover in workdir.glob("demo.db*"):
-        leftover.unlink()
-    result = DemoResult(db_path)
-    settings = config.load_defaults()
-    settings["fetch"]["total_timeout_s"] = 5.0
-    database = Database(f"sqlite+aiosqlite:///{db_path}")
+    if database_url is None:
+        db_path = workdir / "demo.db"
+        for leftover in workdir.glob("demo.db*"):
+            leftover.unlink()
+        database_url = f"sqlite+aiosqlite:///{db_path}"
+    settings = settings if settings is not None else config.load_defaults()
+    settings["fetch"]["total_timeout_s"] = min(settings["fetch"]["total_timeout_s"], 5.0)
+    database = Database(database_url)
+    result = DemoResult(database.url.render_as_string(hide_password=True))
     now = datetime.now(SHANGHAI)
     meta = FilingMeta(filed_by="演示", filed_at=now, reason="演示")
     quarter = Quarter.of(now.date())
     try:
+        if await migrate.stored_revision(database) is not None:
+            raise DemoRefused(f"演示需要一个空数据库, 而 {result.database} 已有数据")
         await migrate.upgrade(database)
         async with simserver.running(SimConfig(now=now, fault_mix=FAULTS)) as sim:
             imported = await import_inventory(

@@ -37,6 +37,22 @@ def test_every_command_is_documented_in_the_readme() -> None:
     assert missing == []
 
 
+def test_every_command_accepts_config_and_db() -> None:
+    """The interface: every command accepts --config PATH and --db URL."""
+    lacking = []
+    for name in leaf_commands(main):
+        _, *groups, leaf = name.split()  # "govmedia" first
+        group: click.Group = main
+        ctx = click.Context(main)
+        for part in groups:
+            group = group.get_command(ctx, part)  # type: ignore[assignment]
+        command = group.get_command(ctx, leaf)
+        assert command is not None
+        options = {o for p in command.params for o in p.opts}
+        lacking += [f"{name} {o}" for o in ("--config", "--db") if o not in options]
+    assert lacking == []
+
+
 @pytest.fixture
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     monkeypatch.chdir(tmp_path)

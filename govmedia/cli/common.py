@@ -33,6 +33,7 @@ class Env:
 
     settings: dict[str, Any]
     db_url: str
+    db_given: bool = False  # --db was given (not taken from the settings)
 
     def database(self) -> Database:
         return Database(self.db_url, busy_timeout_s=self.settings["database"]["busy_timeout_s"])
@@ -61,7 +62,7 @@ def common(command: Callable[..., Any]) -> Callable[..., Any]:
             url = database_url(db_url or settings["database"]["url"])
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--db") from exc
-        env = Env(settings, url)
+        env = Env(settings, url, db_given=db_url is not None)
         return command(env=env, **kwargs)
 
     return wrapper

@@ -305,24 +305,38 @@ def monitor_worker(
 @click.option(
     "--workdir", type=click.Path(path_type=Path), default=Path("data/demo"), show_default=True
 )
-def demo(workdir: Path) -> None:
-    """Run the whole job end to end on a bundled sample (embedded SQLite, simulated platform)."""
+@common
+def demo(env: Env, workdir: Path) -> None:
+    """Run the whole job end to end on a bundled sample (embedded SQLite, simulated platform).
+
+    The database is WORKDIR/demo.db, made afresh; ``--db`` names another, which must be empty.
+    """
     from govmedia import logs
-    from govmedia.demo import run_demo
+    from govmedia.demo import DemoRefused, run_demo
 
     logs.configure("error")
     bar, update = _progress_bar([])
+    url = env.db_url if env.db_given else None
 
     async def work() -> Any:
         if bar is not None:
             bar.start()  # type: ignore[attr-defined]
         try:
-            return await run_demo(workdir, progress=update)  # type: ignore[arg-type]
+            return await run_demo(
+                workdir,
+                progress=update,  # type: ignore[arg-type]
+                settings=env.settings,
+                database_url=url,
+            )
         finally:
             if bar is not None:
                 bar.stop()  # type: ignore[attr-defined]
 
-    result = asyncio.run(work())
+    try:
+        result = asyncio.run(work())
+    except DemoRefused as exc:
+        click.echo(f"错误: {exc}", err=True)
+        sys.exit(1)
     for line in result.lines:
         click.echo(line)
     if result.summary is not None:
