@@ -124,6 +124,13 @@ def test_file_open_then_change_and_close(cli) -> None:  # type: ignore[no-untype
 def test_usage_errors_exit_2(cli) -> None:  # type: ignore[no-untyped-def]
     assert cli("file", "change", "1", "--set", "nonsense").exit_code == 2
     assert cli("accounts", "list", "--platform", "推特").exit_code == 2
+    for args, option in (
+        (("accounts", "list", "--region", "abc"), "--region"),
+        (("ledger", "list", "--status", "待整修"), "--status"),
+        (("ledger", "list", "--quarter", "2026"), "--quarter"),
+    ):
+        result = cli(*args)
+        assert result.exit_code == 2 and option in result.stderr, (args, result.stderr)
 
 
 def test_export_formats(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

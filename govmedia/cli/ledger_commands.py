@@ -51,7 +51,9 @@ def _quarter(value: str | None) -> str | None:
     try:
         return str(Quarter.parse(value))
     except ValueError as exc:
-        raise click.BadParameter(f"检查批次应为 2026Q4 这样的形式: {value}") from exc
+        raise click.BadParameter(
+            f"检查批次应为 2026Q4 这样的形式: {value}", param_hint="--quarter"
+        ) from exc
 
 
 def _status(value: str | None) -> str | None:
@@ -59,7 +61,9 @@ def _status(value: str | None) -> str | None:
         return None
     status = parse_status(value)
     if status is None:
-        raise click.BadParameter(f"应为 {'、'.join(STATUS_NAMES)} 之一: {value}")
+        raise click.BadParameter(
+            f"应为 {'、'.join(STATUS_NAMES)} 之一: {value}", param_hint="--status"
+        )
     return status.value
 
 

@@ -139,6 +139,10 @@ def accounts_list(
     env: Env, region: str | None, platform: str | None, status: str | None, as_json: bool
 ) -> None:
     """Query the inventory."""
+    if region is not None:
+        region = region.strip()
+        if not (len(region) == 6 and region.isascii() and region.isdigit()):
+            raise click.BadParameter("应为 6 位行政区划代码, 如 510100", param_hint="--region")
     rows = run(
         env, lambda db: queries.list_accounts(db, region=region, platform=platform, status=status)
     )
