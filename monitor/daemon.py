@@ -33,6 +33,7 @@ from monitor.singleton import daemon_lock
 from monitor.worker import WorkerSettings, hand_to_workers
 from registry import ledger, monitoring
 from registry.db import Database
+from registry.errors import Refused
 from registry.times import SHANGHAI, shanghai_today
 
 log = structlog.get_logger()
@@ -47,6 +48,7 @@ class DaemonSettings:
     http_host: str = "127.0.0.1"
     http_port: int = 9466
     shutdown_grace_s: float = 8.0
+    lock_check_s: float = 15.0
 
     @classmethod
     def from_config(cls, table: dict[str, Any]) -> DaemonSettings:
@@ -56,9 +58,25 @@ class DaemonSettings:
                 CronTrigger.from_crontab(getattr(settings, name), timezone=TZ)
             except ValueError as exc:
                 raise ValueError(f"[daemon] {name}: {exc}") from exc
+        if not 0 < settings.lock_check_s <= 3600:
+            raise ValueError(f"[daemon] lock_check_s must be 0-3600, not {settings.lock_check_s}")
         if not 1 <= settings.http_port <= 65535:
             raise ValueError(f"[daemon] http_port must be 1-65535, not {settings.http_port}")
         return settings
+
+
+class LockLost(Refused):
+    """The daemon's single-instance lock was lost (its database connection ended)."""
+
+
+async def _first_of(*events: asyncio.Event) -> None:
+    waiting = [asyncio.create_task(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in waiting:
+            task.cancel()
+        await asyncio.gather(*waiting, return_exceptions=True)
 
 
 class Daemon:
@@ -176,7 +194,7 @@ class Daemon:
 
     async def serve(self) -> None:
         """Run until SIGTERM/SIGINT (or ``stop``); refuses if another daemon holds the database."""
-        async with daemon_lock(self.db):
+        async with daemon_lock(self.db, self.settings.lock_check_s) as lock_lost:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self.request_stop)
@@ -196,7 +214,10 @@ class Daemon:
                 log.info("daemon.catch_up", quarter=str(Quarter.of(self.clock().date())))
                 self._spawn("quarterly", self.quarterly)
             try:
-                await self.stop.wait()
+                await _first_of(self.stop, lock_lost)
+                if lock_lost.is_set():
+                    log.error("daemon.lock_lost")
+                    self.stop.set()
             finally:
                 scheduler.shutdown(wait=False)
                 if self._tasks:
@@ -209,6 +230,11 @@ class Daemon:
                 for sig in (signal.SIGTERM, signal.SIGINT):
                     loop.remove_signal_handler(sig)
                 log.info("daemon.stop")
+            if lock_lost.is_set():
+                raise LockLost(
+                    "与数据库的连接中断, 守护进程的唯一性锁已失效: 本进程退出"
+                    "(由 systemd 等重启后重新取得锁)"
+                )
 
     def request_stop(self) -> None:
         log.info("daemon.stopping")

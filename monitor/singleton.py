@@ -7,6 +7,7 @@ server when the process dies, so a killed process never blocks the next one.
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import os
 from collections.abc import AsyncIterator
@@ -14,6 +15,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from registry.db import Database
 from registry.errors import Refused
@@ -27,16 +29,23 @@ class AlreadyRunning(Refused):
 
 
 @asynccontextmanager
-async def daemon_lock(db: Database) -> AsyncIterator[None]:
-    """Held for the daemon's lifetime: a second daemon on the database refuses to start."""
+async def daemon_lock(db: Database, check_s: float = 15.0) -> AsyncIterator[asyncio.Event]:
+    """Held for the daemon's lifetime: a second daemon on the database refuses to start.
+
+    Yields an event set if the lock is lost: on PostgreSQL the lock lives as long as its
+    connection, which a server restart or failover ends; it is checked every ``check_s``.
+    """
     shown = db.url.render_as_string(hide_password=True)
+    lost = asyncio.Event()
     async with _process_lock(
         db,
         "daemon",
         _DAEMON_LOCK_KEY,
         f"另一个守护进程{{owner}}正在使用数据库 {shown},本进程不启动",
+        lost=lost,
+        check_s=check_s,
     ):
-        yield
+        yield lost
 
 
 @asynccontextmanager
@@ -50,9 +59,18 @@ async def inspection_lock(db: Database) -> AsyncIterator[None]:
 
 
 @asynccontextmanager
-async def _process_lock(db: Database, name: str, key: int, refusal: str) -> AsyncIterator[None]:
+async def _process_lock(
+    db: Database,
+    name: str,
+    key: int,
+    refusal: str,
+    *,
+    lost: asyncio.Event | None = None,
+    check_s: float = 15.0,
+) -> AsyncIterator[None]:
     """``refusal`` (with ``{owner}`` for the holder's pid, where known) when another process
-    holds the lock ``name`` of this database."""
+    holds the lock ``name`` of this database; ``lost`` is set if a PostgreSQL lock's
+    connection ends while held."""
     if db.is_sqlite:
         database = db.url.database or ""
         if not database or database == ":memory:":
@@ -81,8 +99,25 @@ async def _process_lock(db: Database, name: str, key: int, refusal: str) -> Asyn
         await conn.commit()
         if not got:
             raise AlreadyRunning(refusal.format(owner=""))
+        watch = asyncio.create_task(_watch(conn, lost, check_s)) if lost is not None else None
         try:
             yield
         finally:
-            await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+            if watch is not None:
+                watch.cancel()
+                await asyncio.gather(watch, return_exceptions=True)
+            if lost is None or not lost.is_set():
+                await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                await conn.commit()
+
+
+async def _watch(conn: AsyncConnection, lost: asyncio.Event, check_s: float) -> None:
+    """Set ``lost`` when the lock's connection stops answering."""
+    while True:
+        await asyncio.sleep(check_s)
+        try:
+            await conn.execute(text("SELECT 1"))
             await conn.commit()
+        except Exception:
+            lost.set()
+            return

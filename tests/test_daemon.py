@@ -13,8 +13,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from conftest import pg_url, reset_postgres
 from procs import GOVMEDIA, govmedia, sim_server
-from sqlalchemy import select
+from sqlalchemy import select, text
 from test_monitor_kill import prepare
 
 from govmedia import config
@@ -179,3 +180,26 @@ async def test_scheduled_jobs_run_even_when_their_time_was_missed(tmp_path: Path
         scheduler.shutdown(wait=False)
         await db.close()
     assert sorted(spawned) == ["quarterly", "sweep"]
+
+
+async def test_a_daemon_notices_when_its_postgresql_lock_is_lost() -> None:
+    """The advisory lock lives as long as its connection: a server restart (here, the
+    backend terminated) ends it and a second daemon could start. The holder learns of it."""
+    url = pg_url()
+    await reset_postgres(url)
+    db = Database(url)
+    try:
+        async with daemon_lock(db, check_s=0.2) as lost:
+            async with db.engine.begin() as conn:
+                await conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_locks "
+                        "WHERE locktype = 'advisory' AND objid = :key"
+                    ),
+                    {"key": 0x60F3ED1B},
+                )
+            await asyncio.wait_for(lost.wait(), 10)
+        async with daemon_lock(db):  # free for the next daemon
+            pass
+    finally:
+        await db.close()
