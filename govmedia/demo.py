@@ -134,7 +134,8 @@ async def run_demo(
     settings = settings if settings is not None else config.load_defaults()
     settings["fetch"]["total_timeout_s"] = min(settings["fetch"]["total_timeout_s"], 5.0)
     database = Database(database_url)
-    result = DemoResult(database.url.render_as_string(hide_password=True))
+    shown = database.url.database if database.is_sqlite else None
+    result = DemoResult(shown or database.url.render_as_string(hide_password=True))
     now = datetime.now(SHANGHAI)
     meta = FilingMeta(filed_by="演示", filed_at=now, reason="演示")
     quarter = Quarter.of(now.date())
