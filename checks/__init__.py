@@ -43,14 +43,19 @@ __all__ = [
 ]
 
 _ORDER = {code: rank for rank, code in enumerate(PROBLEM_LABELS)}
-_ACTIVITY_CODES = ("dormant", "zombie", "empty_shell")
 _FEED_CODES = (
-    *_ACTIVITY_CODES,
+    "dormant",
+    "zombie",
+    "empty_shell",
     "unreviewed_post",
     "privacy_leak",
     "wording_error",
     "commercial_content",
 )
+# the rules that read post dates: a feed whose items carry none leaves them undecided
+_NEED_DATES = frozenset({"dormant", "zombie", "empty_shell", "unreviewed_post"})
+# the rules for active accounts only
+_ACTIVE_ONLY = ("no_interaction", "unreachable", *_FEED_CODES)
 
 
 def inspect(inspection: InspectionInput, policy: Policy) -> list[Finding]:
@@ -91,21 +96,21 @@ def judged_codes(inspection: InspectionInput, policy: Policy) -> frozenset[str]:
     (its rule is off, needs the posts, or needs their dates: none of the items is dated), so
     its absence from the findings proves nothing.
 
-    A closed or deregistered account whose feed is gone (404/410) shows no sign of life: its
-    ``filing_mismatch`` counts as decided.
+    An account filed as closed or deregistered is past every rule for active accounts (closing
+    it rectifies them: decided, and not found); its ``filing_mismatch`` is decided by dated
+    posts, or by a feed that is gone (no sign of life).
     """
-    if inspection.account.status == ACTIVE:
-        codes = ["no_interaction"]
-        if inspection.fetch_status is not None:
-            codes.append("unreachable")
-        if inspection.posts is not None:
-            codes += _FEED_CODES
-            if _undated_only(inspection.posts, inspection.at):
-                codes = [code for code in codes if code not in _ACTIVITY_CODES]
-    elif inspection.posts is not None or inspection.fetch_status is FetchStatus.GONE:
-        codes = ["filing_mismatch"]
-    else:
-        codes = []
+    posts = inspection.posts
+    undated = posts is not None and _undated_only(posts, inspection.at)
+    if inspection.account.status != ACTIVE:
+        seen = (posts is not None and not undated) or inspection.fetch_status is FetchStatus.GONE
+        mismatch = ("filing_mismatch",) if seen and policy.filing_mismatch.enabled else ()
+        return frozenset((*_ACTIVE_ONLY, *mismatch))
+    codes = ["no_interaction"]
+    if inspection.fetch_status is not None:
+        codes.append("unreachable")
+    if posts is not None:
+        codes += [code for code in _FEED_CODES if not (undated and code in _NEED_DATES)]
     return frozenset(code for code in codes if getattr(policy, code).enabled)
 
 

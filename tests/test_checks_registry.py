@@ -162,9 +162,13 @@ def test_no_other_problem_codes() -> None:
 
 def test_judged_codes_are_what_inspect_could_decide() -> None:
     """A code is decided when its rule is on and had what it reads: without posts only the
-    registry rules; a filed-closed account's gone feed decides filing_mismatch."""
+    registry rules; without dates no activity or review rule. A filed-closed account is past
+    the rules for active accounts (closing it rectifies them), and its filing_mismatch is
+    decided by dated posts or a gone feed."""
     feed_codes = {"dormant", "zombie", "empty_shell", "unreviewed_post", "privacy_leak"}
     feed_codes |= {"wording_error", "commercial_content"}
+    active_only = feed_codes | {"no_interaction", "unreachable"}
+    undated = [Post("无日期", None, None, "内容")]
 
     def judged(account: AccountFacts, posts: list[Post] | None, status: FetchStatus | None,
                policy: Policy | None = None) -> set[str]:  # fmt: skip
@@ -174,15 +178,16 @@ def test_judged_codes_are_what_inspect_could_decide() -> None:
 
     assert judged(ACTIVE, None, FetchStatus.GONE) == {"no_interaction", "unreachable"}
     assert judged(ACTIVE, None, None) == {"no_interaction"}
-    assert judged(ACTIVE, recent(1), FetchStatus.OK) == feed_codes | {
-        "no_interaction",
-        "unreachable",
-    }
+    assert judged(ACTIVE, recent(1), FetchStatus.OK) == active_only
+    assert judged(ACTIVE, undated, FetchStatus.OK) == active_only - {
+        "dormant", "zombie", "empty_shell", "unreviewed_post"
+    }  # fmt: skip
     off = Policy.from_config({"unreviewed_post": {"enabled": False}})
     assert "unreviewed_post" not in judged(ACTIVE, recent(1), FetchStatus.OK, off)
-    assert judged(CLOSED, None, FetchStatus.GONE) == {"filing_mismatch"}
-    assert judged(CLOSED, recent(1), FetchStatus.OK) == {"filing_mismatch"}
-    assert judged(CLOSED, None, None) == set()
+    assert judged(CLOSED, None, FetchStatus.GONE) == active_only | {"filing_mismatch"}
+    assert judged(CLOSED, recent(1), FetchStatus.OK) == active_only | {"filing_mismatch"}
+    assert judged(CLOSED, undated, FetchStatus.OK) == active_only
+    assert judged(CLOSED, None, None) == active_only
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])

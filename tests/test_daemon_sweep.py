@@ -16,9 +16,12 @@ from monitor.run import Context, RunRequest, open_run, run_inspection
 from monitor.simserver import AccountBehaviour, Fault, SimConfig
 from registry import monitoring
 from registry.db import Database
+from registry.filing import file_on_account
 from registry.ledger import update_status
+from registry.lifecycle import Kind
 from registry.schema import inspections, ledger_entries, runs
 from registry.times import SHANGHAI
+from registry.writer import FilingMeta
 
 DETECTED = datetime(2026, 11, 2, 10, 0, tzinfo=SHANGHAI)
 
@@ -158,3 +161,22 @@ async def test_the_sweep_finishes_a_quarterly_run_left_unfinished(
         inspected = await conn.execute(select(func.count()).select_from(inspections))
         assert finished is not None and finished.status == "completed"
         assert inspected.scalar_one() == 3
+
+
+async def test_closing_the_account_rectifies_its_dormant_entry_at_the_re_check(
+    db: Database, tmp_path: Path
+) -> None:
+    """Closing a dormant account is the recommended fix: the re-check of the closed account
+    closes its dormant entry (it stayed 待复核 for ever when only filing_mismatch counted)."""
+    settings = monitor_settings()
+    dormant = AccountBehaviour(fault=Fault.DORMANT, dormant_age=timedelta(days=30))
+    async with simserver.running(SimConfig(now=DETECTED, default=dormant)) as sim:
+        await seed_inventory(db, tmp_path, sim.url, 1)
+        request = RunRequest(Quarter(2026, 4), DETECTED, DETECTED, all_accounts=True)
+        await run_inspection(db, Context.from_settings(settings), request)
+        later = DETECTED + timedelta(days=3)
+        meta = FilingMeta(filed_by="雨城区", filed_at=later, reason="整合关停")
+        await file_on_account(db, "1", Kind.CLOSE, meta, later.date())
+        await update_status(db, 1, "待复核", actor="雨城区", note="已关停", at=later)
+        await Daemon(db, settings, clock=lambda: later).sweep()
+    assert await statuses(db) == {1: "已销号"}
