@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from sqlalchemy import inspect
 
 from govmedia import config
 from monitor import simserver
@@ -140,8 +141,10 @@ async def run_demo(
     meta = FilingMeta(filed_by="演示", filed_at=now, reason="演示")
     quarter = Quarter.of(now.date())
     try:
-        if await migrate.stored_revision(database) is not None:
-            raise DemoRefused(f"演示需要一个空数据库, 而 {result.database} 已有数据")
+        async with database.read() as conn:
+            tables = await conn.run_sync(lambda sync: inspect(sync).get_table_names())
+        if tables:
+            raise DemoRefused(f"演示需要一个没有任何表的空数据库, 而 {result.database} 已有表")
         await migrate.upgrade(database)
         async with simserver.running(SimConfig(now=now, fault_mix=FAULTS)) as sim:
             imported = await import_inventory(

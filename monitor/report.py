@@ -12,6 +12,8 @@ from datetime import date
 from html import escape
 from pathlib import Path
 
+from sqlalchemy import select
+
 from monitor.quarter import Quarter
 from monitor.report_chart import svg_bars
 from monitor.report_data import (
@@ -27,6 +29,9 @@ from monitor.report_data import (
 from monitor.workdays import DeadlineRule
 from registry.db import Database
 from registry.errors import Refused
+from registry.queries import region_prefix
+from registry.schema import accounts
+from registry.scope import prefix_clause
 
 FORMATS = ("html", "docx")
 SECTION_TITLES = ("一、总体情况", "二、存在的问题", "三、上季度问题整改情况", "四、工作要求")
@@ -38,6 +43,13 @@ def title(bulletin: Bulletin) -> str:
 
 def veto_heading(severity: str) -> str:
     return "单项否决问题" if severity == VETO else "其他严重问题"
+
+
+async def _any_account_in(db: Database, region: str) -> bool:
+    """Whether the region has a registered account, whatever its status."""
+    query = select(accounts.c.id).where(prefix_clause(region_prefix(region))).limit(1)
+    async with db.read() as conn:
+        return (await conn.execute(query)).first() is not None
 
 
 class ReportRefused(Refused):
@@ -58,9 +70,9 @@ async def write_report(
     fmt = path.suffix.lstrip(".").lower()
     if fmt not in FORMATS:
         raise ValueError(f"unknown bulletin format {fmt!r}")
-    bulletin = await gather(db, quarter, issued=issued, rule=rule, region=region)
-    if region and not (bulletin.population or bulletin.problems or bulletin.carried_over):
+    if region and not await _any_account_in(db, region):
         raise ReportRefused(f"行政区划 {region} 下没有登记的账号,无法起草通报")
+    bulletin = await gather(db, quarter, issued=issued, rule=rule, region=region)
     if fmt == "html":
         path.write_text(render_html(bulletin), encoding="utf-8")
     else:

@@ -194,7 +194,8 @@ async def import_filings(
                 plan.add(facts, row.meta)
             except LifecycleError as exc:
                 if isinstance(exc, EffectiveDateError):
-                    header = header_of.get("effective_on", "生效日期")
+                    dated_by = "effective_on" if row.effective_on else "opened_on"
+                    header = header_of.get(dated_by, "生效日期")
                 else:
                     header = header_of["kind"]
                 errors.append(RowError(path, row.number, header, str(exc)))

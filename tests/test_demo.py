@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -36,4 +37,16 @@ def test_demo_runs_the_whole_job_and_refuses_a_database_with_data(tmp_path: Path
 
     assert asyncio.run(verified())
     again = CliRunner().invoke(main, args)
-    assert again.exit_code == 1 and "演示需要一个空数据库" in again.stderr
+    assert again.exit_code == 1 and "演示需要一个没有任何表的空数据库" in again.stderr
+
+
+def test_demo_leaves_a_database_with_tables_of_its_own_alone(tmp_path: Path) -> None:
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE payroll (id INTEGER)")
+    args = ["demo", "--workdir", str(tmp_path / "out"), "--db", str(other)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1 and "已有表" in result.stderr
+    with sqlite3.connect(other) as conn:
+        tables = [name for (name,) in conn.execute("SELECT name FROM sqlite_master")]
+    assert tables == ["payroll"]

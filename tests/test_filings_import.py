@@ -243,3 +243,14 @@ async def test_opening_dates_and_errors_that_follow_from_an_earlier_row(
         (3, "账号ID", "同一账号的第2行有误, 本行未处理"),
         (4, "账号ID", f"{other['platform']} 账号ID nobody 尚未开设备案"),
     ]
+
+
+async def test_an_opening_dated_by_its_opening_date_is_refused_there(
+    db: Database, tmp_path: Path
+) -> None:
+    (row,) = sample_rows(1)
+    headers = ["备案类型", "平台", "账号ID", "账号名称", "主办单位", "行政区划代码", "开设日期"]
+    values = [row["platform"], row["account_id"], row["name"], row["sponsor"], row["region_code"]]
+    path = write_filings(tmp_path / "f.csv", headers, [["开设", *values, "2099-01-01"]])
+    with pytest.raises(ImportRefused, match=r"f\.csv:2:开设日期: 生效日期 2099-01-01 晚于备案当天"):
+        await import_filings(db, path, "批量", NOW, TODAY)

@@ -249,3 +249,18 @@ async def test_a_veto_found_without_the_feed_fails_the_account_in_the_bulletin(
         db, tmp_path / "b.html", Quarter(2026, 4), issued=ISSUED, rule=DeadlineRule()
     )
     assert (bulletin.failed, bulletin.incomplete, bulletin.passed) == (1, 1, 0)
+
+
+async def test_a_region_whose_accounts_are_all_closed_still_has_a_bulletin(
+    db: Database, tmp_path: Path
+) -> None:
+    (pk,) = await open_accounts(db, 1)
+    async with db.write() as conn:
+        await conn.execute(
+            update(accounts).where(accounts.c.id == pk).values(region_code="510302", status="关停")
+        )
+    bulletin = await write_report(
+        db, tmp_path / "z.html", Quarter(2026, 4), issued=ISSUED, rule=DeadlineRule(),
+        region="510300",
+    )  # fmt: skip
+    assert bulletin.population == 0
