@@ -143,11 +143,17 @@ class Daemon:
             due = await ledger.overdue_account_pks(
                 conn, today=today
             ) | await ledger.awaiting_recheck_pks(conn)
-            # a quarterly run that stopped on an error (a write that failed) is finished here
-            unfinished = await monitoring.unfinished_run(conn, str(Quarter.of(today)), "sample")
+            # The quarter's run if it stopped on an error (a write that failed), or if its
+            # scheduled time has passed without one (the job failed to start: another process
+            # was inspecting): the sweep makes up for it.
+            quarter = Quarter.of(today)
+            unfinished = await monitoring.unfinished_run(conn, str(quarter), "sample")
+            missed = self._scheduled_before(now, quarter) and not (
+                await monitoring.completed_run_exists(conn, str(quarter))
+            )
         log.info("daemon.sweep", marked_overdue=overdue, recheck=len(due))
-        if unfinished is not None and not self.stop.is_set():
-            log.info("daemon.resume_quarterly", run_id=unfinished.id)
+        if (unfinished is not None or missed) and not self.stop.is_set():
+            log.info("daemon.make_up_quarterly", quarter=str(quarter))
             await self.quarterly()
         if due and not self.stop.is_set():
             request = RunRequest(
@@ -159,6 +165,13 @@ class Daemon:
                 scope="recheck",
             )
             self._record(await self._inspect(request))
+
+    def _scheduled_before(self, now: datetime, quarter: Quarter) -> bool:
+        """Whether the quarterly schedule fired in ``quarter`` before ``now``."""
+        trigger = CronTrigger.from_crontab(self.settings.quarterly_cron, timezone=TZ)
+        start = datetime.combine(quarter.start, datetime.min.time(), tzinfo=SHANGHAI)
+        first = trigger.get_next_fire_time(None, start)
+        return first is not None and first <= now
 
     async def needs_catch_up(self) -> bool:
         quarter = Quarter.of(self.clock().date())

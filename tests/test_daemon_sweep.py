@@ -180,3 +180,21 @@ async def test_closing_the_account_rectifies_its_dormant_entry_at_the_re_check(
         await update_status(db, 1, "待复核", actor="雨城区", note="已关停", at=later)
         await Daemon(db, settings, clock=lambda: later).sweep()
     assert await statuses(db) == {1: "已销号"}
+
+
+async def test_the_sweep_makes_up_a_quarterly_run_whose_time_passed_without_one(
+    db: Database, tmp_path: Path
+) -> None:
+    """The scheduled job can fail to start (another process was inspecting); once the
+    quarter's scheduled time (15 Nov 02:00 by default) has passed without a completed run,
+    the daily sweep runs it. Before that time it does not."""
+    async with simserver.running(SimConfig(now=DETECTED)) as sim:
+        await seed_inventory(db, tmp_path, sim.url, 2)
+        early = DETECTED  # 2 Nov: before the schedule
+        await Daemon(db, monitor_settings(), clock=lambda: early).sweep()
+        async with db.read() as conn:
+            assert not await monitoring.completed_run_exists(conn, "2026Q4")
+        late = datetime(2026, 11, 16, 1, 30, tzinfo=SHANGHAI)
+        await Daemon(db, monitor_settings(), clock=lambda: late).sweep()
+    async with db.read() as conn:
+        assert await monitoring.completed_run_exists(conn, "2026Q4")
