@@ -40,12 +40,17 @@ from monitor.singleton import inspection_lock
 from monitor.workdays import DeadlineRule
 from registry import ledger, monitoring, run_items
 from registry.db import Database
+from registry.errors import Refused
 from registry.monitoring import Outcome, RunRow, Target
 from registry.reviews import reviews_for
 from registry.schema import ledger_entries, review_records
 from registry.times import SHANGHAI, shanghai_today
 
 log = structlog.get_logger()
+
+
+class RunRefused(Refused):
+    """The run cannot be inspected in this process; the message says why, in Chinese."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -458,6 +463,12 @@ async def _inspect_run(
     stop: asyncio.Event | None,
 ) -> RunSummary:
     run, resumed = await open_run(db, context, request)
+    if not db.is_sqlite:
+        async with db.read() as conn:
+            if await run_items.in_hand(conn, run.id):
+                raise RunRefused(
+                    f"检查运行 #{run.id} 正由 monitor worker 进程检查: 由它们完成, 本进程不检查"
+                )
     if resumed and run.as_of != request.as_of:
         log.info("run.resumed", run_id=run.id, as_of=run.as_of.isoformat())
     async with db.read() as conn:

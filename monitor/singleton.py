@@ -8,6 +8,7 @@ server when the process dies, so a killed process never blocks the next one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import os
 from collections.abc import AsyncIterator
@@ -15,6 +16,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from registry.db import Database
@@ -107,8 +109,10 @@ async def _process_lock(
                 watch.cancel()
                 await asyncio.gather(watch, return_exceptions=True)
             if lost is None or not lost.is_set():
-                await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                await conn.commit()
+                # a connection that died took the lock with it: nothing to hide the result for
+                with contextlib.suppress(DBAPIError, OSError):
+                    await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                    await conn.commit()
 
 
 async def _watch(conn: AsyncConnection, lost: asyncio.Event, check_s: float) -> None:

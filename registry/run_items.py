@@ -149,6 +149,20 @@ async def open_count(conn: AsyncConnection, run_id: int) -> int:
     return int((await conn.execute(query)).scalar_one())
 
 
+async def in_hand(conn: AsyncConnection, run_id: int) -> bool:
+    """Whether workers hold items of the run under a lease still running (PostgreSQL)."""
+    query = (
+        select(run_items.c.run_id)
+        .where(
+            run_items.c.run_id == run_id,
+            run_items.c.state == CLAIMED,
+            run_items.c.lease_until > func.now(),
+        )
+        .limit(1)
+    )
+    return (await conn.execute(query)).first() is not None
+
+
 async def has_items(conn: AsyncConnection, run_id: int) -> bool:
     query = select(run_items.c.run_id).where(run_items.c.run_id == run_id).limit(1)
     return (await conn.execute(query)).first() is not None

@@ -12,6 +12,7 @@ from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
 
+import pytest
 from conftest import META, TODAY, pg_url, reset_postgres, sample_rows, write_csv
 from monitorfixtures import monitor_settings, seed_inventory
 from procs import GOVMEDIA, sim_server
@@ -20,7 +21,7 @@ from sqlalchemy import func, select, text
 from monitor import simserver
 from monitor.daemon import Daemon
 from monitor.quarter import Quarter
-from monitor.run import Context, RunRequest
+from monitor.run import Context, RunRefused, RunRequest, run_inspection
 from monitor.simserver import SimConfig
 from monitor.worker import Worker, WorkerSettings, hand_to_workers
 from registry import ledger, migrate, run_items
@@ -312,3 +313,20 @@ async def test_a_worker_restarted_under_its_name_frees_what_the_killed_one_held(
                 assert await run_items.done_by(conn, run_id) == {"w1": 12}
         finally:
             await db.close()
+
+
+async def test_a_run_workers_are_inspecting_is_not_also_inspected_in_process(
+    tmp_path: Path,
+) -> None:
+    url = pg_url()
+    with sim_server("--items", "3", "--item-bytes", "200") as base:
+        run_id = await prepare(url, tmp_path, base, 6)
+    db = Database(url)
+    try:
+        async with db.engine.begin() as conn:
+            assert len(await run_items.claim(conn, run_id, "w1", 3, 600.0)) == 3
+        request = RunRequest(Quarter(2026, 4), AS_OF, AS_OF, all_accounts=True)
+        with pytest.raises(RunRefused, match=f"检查运行 #{run_id} 正由 monitor worker 进程检查"):
+            await run_inspection(db, Context.from_settings(monitor_settings()), request)
+    finally:
+        await db.close()
