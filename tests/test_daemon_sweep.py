@@ -36,14 +36,22 @@ async def statuses(db: Database) -> dict[int, str]:
         }
 
 
+async def inspect_dormant(
+    db: Database, tmp_path: Path, sim: simserver.RunningSim, count: int
+) -> None:
+    """``count`` accounts on the sim server, inspected at DETECTED: each gets a dormant entry
+    when the sim serves dormant feeds."""
+    await seed_inventory(db, tmp_path, sim.url, count)
+    request = RunRequest(Quarter(2026, 4), DETECTED, DETECTED, all_accounts=True)
+    await run_inspection(db, Context.from_settings(monitor_settings()), request)
+
+
 async def test_sweep_marks_overdue_rechecks_and_closes_fixed(db: Database, tmp_path: Path) -> None:
     settings = monitor_settings()
     dormant = AccountBehaviour(fault=Fault.DORMANT, dormant_age=timedelta(days=30))
     config = SimConfig(now=DETECTED, default=dormant)
     async with simserver.running(config) as sim:
-        await seed_inventory(db, tmp_path, sim.url, 2)
-        request = RunRequest(Quarter(2026, 4), DETECTED, DETECTED, all_accounts=True)
-        await run_inspection(db, Context.from_settings(settings), request)
+        await inspect_dormant(db, tmp_path, sim, 2)
         assert await statuses(db) == {1: "待整改", 2: "待整改"}
         async with db.read() as conn:
             entry = (
@@ -129,9 +137,7 @@ async def test_a_re_check_that_cannot_read_the_posts_leaves_their_entries_awaiti
     dormant = AccountBehaviour(fault=Fault.DORMANT, dormant_age=timedelta(days=30))
     config = SimConfig(now=DETECTED, default=dormant)
     async with simserver.running(config) as sim:
-        await seed_inventory(db, tmp_path, sim.url, 1)
-        request = RunRequest(Quarter(2026, 4), DETECTED, DETECTED, all_accounts=True)
-        await run_inspection(db, Context.from_settings(settings), request)
+        await inspect_dormant(db, tmp_path, sim, 1)
         await update_status(
             db, 1, "待复核", actor="雨城区", note="已恢复更新", at=DETECTED + timedelta(days=2)
         )
@@ -171,9 +177,7 @@ async def test_closing_the_account_rectifies_its_dormant_entry_at_the_re_check(
     settings = monitor_settings()
     dormant = AccountBehaviour(fault=Fault.DORMANT, dormant_age=timedelta(days=30))
     async with simserver.running(SimConfig(now=DETECTED, default=dormant)) as sim:
-        await seed_inventory(db, tmp_path, sim.url, 1)
-        request = RunRequest(Quarter(2026, 4), DETECTED, DETECTED, all_accounts=True)
-        await run_inspection(db, Context.from_settings(settings), request)
+        await inspect_dormant(db, tmp_path, sim, 1)
         later = DETECTED + timedelta(days=3)
         meta = FilingMeta(filed_by="雨城区", filed_at=later, reason="整合关停")
         await file_on_account(db, "1", Kind.CLOSE, meta, later.date())

@@ -291,6 +291,18 @@ async def test_a_worker_takes_its_batch_one_host_at_a_time(tmp_path: Path) -> No
         await db.close()
 
 
+async def held_run(url: str, tmp_path: Path, base: str, accounts: int, held: int) -> int:
+    """A run handed to workers whose first ``held`` items worker "w1" holds on a long lease."""
+    run_id = await prepare(url, tmp_path, base, accounts)
+    db = Database(url)
+    try:
+        async with db.engine.begin() as conn:
+            assert len(await run_items.claim(conn, run_id, "w1", held, 600.0)) == held
+    finally:
+        await db.close()
+    return run_id
+
+
 async def test_a_worker_restarted_under_its_name_frees_what_the_killed_one_held(
     tmp_path: Path,
 ) -> None:
@@ -299,11 +311,9 @@ async def test_a_worker_restarted_under_its_name_frees_what_the_killed_one_held(
     back at start and the run completes."""
     url = pg_url()
     with sim_server("--items", "3", "--item-bytes", "200") as base:
-        run_id = await prepare(url, tmp_path, base, 12)
+        run_id = await held_run(url, tmp_path, base, 12, 5)
         db = Database(url)
         try:
-            async with db.engine.begin() as conn:
-                assert len(await run_items.claim(conn, run_id, "w1", 5, 600.0)) == 5
             context = Context.from_settings(monitor_settings())
             workers = WorkerSettings.from_config(monitor_settings()["workers"])
             worker = Worker(db, context, workers, name="w1")
@@ -320,11 +330,9 @@ async def test_a_run_workers_are_inspecting_is_not_also_inspected_in_process(
 ) -> None:
     url = pg_url()
     with sim_server("--items", "3", "--item-bytes", "200") as base:
-        run_id = await prepare(url, tmp_path, base, 6)
+        run_id = await held_run(url, tmp_path, base, 6, 3)
     db = Database(url)
     try:
-        async with db.engine.begin() as conn:
-            assert len(await run_items.claim(conn, run_id, "w1", 3, 600.0)) == 3
         request = RunRequest(Quarter(2026, 4), AS_OF, AS_OF, all_accounts=True)
         with pytest.raises(RunRefused, match=f"检查运行 #{run_id} 正由 monitor worker 进程检查"):
             await run_inspection(db, Context.from_settings(monitor_settings()), request)
