@@ -50,6 +50,7 @@ from registry.schema import (
     runs,
     sample_members,
     samples,
+    units,
 )
 from registry.scope import Scope, prefix_clause
 
@@ -331,6 +332,20 @@ async def account_in_scope(db: Database, scope: Scope, ref: str) -> AccountRecor
     if record is None or not scope.covers(record.fields):
         return None
     return record
+
+
+async def unit_regions(db: Database, unit: str) -> set[str]:
+    """The region codes a unit is registered in: its own and its accounts' (empty for a unit
+    the registry does not know yet)."""
+    async with db.read() as conn:
+        own = await conn.execute(select(units.c.region_code).where(units.c.name == unit))
+        held = await conn.execute(
+            select(accounts.c.region_code)
+            .join(units, accounts.c.sponsor_id == units.c.id)
+            .where(units.c.name == unit)
+            .distinct()
+        )
+        return {code for (code,) in own} | {code for (code,) in held}
 
 
 async def covers_everything(db: Database, scope: Scope) -> bool:

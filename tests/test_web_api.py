@@ -318,3 +318,27 @@ async def test_every_api_route_is_in_the_openapi_file(site: Site) -> None:
         and route.method != "HEAD"
     }
     assert routes and routes <= documented, routes - documented
+
+
+async def test_a_unit_cannot_move_its_accounts_out_of_its_offices_sight(site: Site) -> None:
+    """A unit's scope is its own accounts: a change of region code, or an opening in another
+    region, would hide them (and their ledger entries) from every office. Both are refused."""
+    status, body = await post(site, "unit", "/api/filings", {"kind": "open", "fields": OPENING})
+    assert status == 201, body
+    pk = body["account"]
+    status, body = await post(
+        site,
+        "unit",
+        "/api/filings",
+        {"kind": "open", "fields": {**OPENING, "account_id": "far", "region_code": "513401"}},
+    )
+    assert status == 403 and "行政区划以外" in body["error"]
+    status, body = await post(
+        site,
+        "unit",
+        "/api/filings",
+        {"kind": "change", "account": str(pk), "fields": {"region_code": "110101"}},
+    )
+    assert status == 403 and "行政区划以外" in body["error"]
+    status, body = await get(site, "jinjiang", f"/api/accounts/{pk}")
+    assert status == 200 and body["account"]["region_code"] == "510104"

@@ -28,6 +28,10 @@ KINDS: dict[str, Kind] = {
 KIND_BY_LABEL = {kind.value: key for key, kind in KINDS.items()}
 
 
+# A unit's accounts stay where its offices can see them: moving one is an office's filing.
+_UNIT_REGION = "运维单位不能把账号登记到本单位所在行政区划以外: 请由主管的网信或政务公开部门办理"
+
+
 def parse_kind(text: str) -> str:
     text = text.strip()
     if text in KINDS:
@@ -88,6 +92,10 @@ async def file(
             values = filing.clean_values(raw, opening=True)
             if not scope.covers(values):
                 raise forbidden("该账号的行政区划或主办单位不在您的管理范围内")
+            if scope.is_unit:
+                regions = await scoped.unit_regions(db, scope.value)
+                if regions and values["region_code"] not in regions:
+                    raise forbidden(_UNIT_REGION)
             receipt = await filing.file_open(db, raw, meta, day)
         else:
             record = await scoped.account_in_scope(db, scope, account.strip())
@@ -105,6 +113,9 @@ async def file(
                 values = filing.clean_values(raw, opening=False)
                 if not scope.covers({**record.fields, **values}):
                     raise forbidden("变更后的账号将不在您的管理范围内")
+                moved = values.get("region_code", record.fields["region_code"])
+                if scope.is_unit and moved != record.fields["region_code"]:
+                    raise forbidden(_UNIT_REGION)
             elif raw:
                 raise bad_request(f"{KINDS[key].value}备案不接受字段变更")
             receipt = await filing.file_on_account(
