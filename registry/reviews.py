@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from registry.errors import Refused
 from registry.fields import PLATFORMS
 from registry.importing import ImportRefused, RowError, map_headers, refusing
 from registry.schema import accounts, review_records
-from registry.times import parse_time
+from registry.times import SHANGHAI, parse_time
 
 LEVELS = ("first", "second", "final")
 HEADERS = {
@@ -58,6 +58,7 @@ def _parse(
     record: dict[str, Any],
     header_of: dict[str, str],
     errors: list[RowError],
+    now: datetime,
 ) -> dict[str, Any] | None:
     def cell(key: str) -> Any:
         value = record.get(header_of[key]) if key in header_of else None
@@ -84,10 +85,18 @@ def _parse(
         row[f"{level}_reviewer"] = str(cell(f"{level}_reviewer") or "").strip()
         raw = cell(f"{level}_reviewed_at")
         try:
-            row[f"{level}_reviewed_at"] = None if raw is None else parse_time(raw)
+            row[f"{level}_reviewed_at"] = None if raw is None else _review_time(raw, now)
         except ValueError as exc:
             errors.append(RowError(path, number, header_of[f"{level}_reviewed_at"], str(exc)))
     return row if len(errors) == start else None
+
+
+def _review_time(raw: Any, now: datetime) -> datetime:
+    """A review time as recorded; one later than now is refused (no review is signed ahead)."""
+    moment = parse_time(raw)
+    if moment > now + timedelta(minutes=5):
+        raise ValueError(f"审核时间 {moment.astimezone(SHANGHAI):%Y-%m-%d %H:%M} 晚于现在")
+    return moment
 
 
 async def _account_ids(
@@ -117,7 +126,7 @@ async def import_reviews(
         raise ImportRefused(errors)
     header_of = {key: header for header, key in mapping.items()}
     table_rows = refusing(path, table.rows)
-    rows = [r for n, rec in table_rows if (r := _parse(path, n, rec, header_of, errors))]
+    rows = [r for n, rec in table_rows if (r := _parse(path, n, rec, header_of, errors, now))]
     summary.rows = len(rows)
     async with db.read() if dry_run else db.write() as conn:
         pks = await _account_ids(conn, list({r["identity"] for r in rows}))
@@ -231,7 +240,7 @@ async def submit_review(db: Database, record: Mapping[str, Any], now: datetime) 
         values[f"{level}_reviewer"] = text(f"{level}_reviewer")
         raw = text(f"{level}_reviewed_at")
         try:
-            values[f"{level}_reviewed_at"] = parse_time(raw) if raw else None
+            values[f"{level}_reviewed_at"] = _review_time(raw, now) if raw else None
         except ValueError as exc:
             raise ReviewRefused(f"{level}_reviewed_at: {exc}") from exc
     async with db.write() as conn:

@@ -253,9 +253,14 @@ async def test_review_submission(site: Site) -> None:
         {**record, "first_reviewed_at": "昨天"},
         {**record, "title": "", "url": ""},
         {**record, "extra": 1},
+        {**record, "final_reviewed_at": "2099-01-01 08:00"},
     ):
         status, body = await post(site, "unit", "/api/reviews", bad)
         assert status == 400 and body["error"]
+    status, body = await post(
+        site, "unit", "/api/reviews", {**record, "url": "", "final_reviewed_at": "2099-01-01 08:00"}
+    )
+    assert "晚于现在" in body["error"]
     status, _ = await post(site, "reviewer", "/api/reviews", record)
     assert status == 403
 
