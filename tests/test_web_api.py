@@ -347,3 +347,17 @@ async def test_a_unit_cannot_move_its_accounts_out_of_its_offices_sight(site: Si
     assert status == 403 and "行政区划以外" in body["error"]
     status, body = await get(site, "jinjiang", f"/api/accounts/{pk}")
     assert status == 200 and body["account"]["region_code"] == "510104"
+
+
+async def test_a_change_can_clear_an_optional_field_but_not_a_required_one(site: Site) -> None:
+    status, body = await post(
+        site, "jinjiang", "/api/filings",
+        {"kind": "open", "fields": {**OPENING, "account_id": "clear-1", "admin": "王五"}},
+    )  # fmt: skip
+    assert status == 201, body
+    pk = body["account"]
+    change = {"kind": "change", "account": str(pk)}
+    status, body = await post(site, "jinjiang", "/api/filings", {**change, "fields": {"admin": ""}})
+    assert status == 201 and body["changes"]["admin"] == {"old": "王五", "new": ""}
+    status, body = await post(site, "jinjiang", "/api/filings", {**change, "fields": {"name": ""}})
+    assert status == 400 and "必填项为空" in body["error"]

@@ -171,3 +171,26 @@ async def test_inventory_pages_link_to_their_neighbours_keeping_the_filters(site
             )
         assert set(second) == {"上一页", "下一页"}
         assert parse_qs(urlsplit(second["上一页"]).query)["page"] == ["1"]
+
+
+async def test_the_change_form_clears_a_field_left_empty(site: Site) -> None:
+    """The form shows every field: one emptied is cleared (it was dropped, and the form
+    answered that nothing was changed)."""
+    async with site.browser() as client:
+        csrf = await login(client, "jinjiang")
+        opening = {
+            "name": "锦江清空测试", "platform": "抖音", "account_id": "clear-form",
+            "sponsor": "成都市锦江区教育局", "region_code": "510104", "opened_on": "2026-11-02",
+            "admin": "王五",
+        }  # fmt: skip
+        data = {"csrf_token": csrf, "kind": "open", **opening}
+        async with client.post("/filings", data=data) as response:
+            assert response.status == 200 and "已备案" in await response.text()
+        async with client.get("/accounts?q=clear-form") as response:
+            pk = re.search(r'href="/accounts/(\d+)"', await response.text()).group(1)  # type: ignore[union-attr]
+        change = {"csrf_token": csrf, "kind": "change", "account": pk, **opening, "admin": ""}
+        async with client.post("/filings", data=change) as response:
+            page = await response.text()
+            assert response.status == 200 and "已备案" in page, page
+    async with site.api("jinjiang") as api, api.get(f"/api/accounts/{pk}") as response:
+        assert (await response.json())["account"]["admin"] == ""

@@ -75,7 +75,12 @@ async def file(
     if not user.scope.can_write:
         raise forbidden("只读用户不能备案")
     key = parse_kind(kind)
-    raw = {k: v for k, v in (fields or {}).items() if v is not None and str(v).strip() != ""}
+    # A change may clear an optional field (an empty value); other filings take what is given.
+    raw = {
+        k: v
+        for k, v in (fields or {}).items()
+        if v is not None and (key == "change" or str(v).strip() != "")
+    }
     for name, value in raw.items():
         if not isinstance(value, (str, int)):
             raise bad_request(f"{name}: 应为字符串")

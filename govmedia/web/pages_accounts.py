@@ -95,7 +95,8 @@ async def filing_submit(request: web.Request) -> web.Response:
     if kind == "change":
         current = await scoped.account_in_scope(request.app[DB], scope_of(request), account)
         if current is not None:  # the form shows every field; file only what differs
-            fields = {k: v for k, v in fields.items() if current.fields.get(k, "") != v.strip()}
+            shown = {k: str(form[k]) for k in keys if k in form}  # a field emptied is cleared
+            fields = {k: v for k, v in shown.items() if current.fields.get(k, "") != v.strip()}
     elif kind != "open":
         fields = {}
     try:
