@@ -254,6 +254,9 @@ async def test_review_submission(site: Site) -> None:
         {**record, "title": "", "url": ""},
         {**record, "extra": 1},
         {**record, "final_reviewed_at": "2099-01-01 08:00"},
+        {**record, "platform": 123},
+        {**record, "platform": "WeChat"},
+        {**record, "account_id": 7},
     ):
         status, body = await post(site, "unit", "/api/reviews", bad)
         assert status == 400 and body["error"]
@@ -361,3 +364,11 @@ async def test_a_change_can_clear_an_optional_field_but_not_a_required_one(site:
     assert status == 201 and body["changes"]["admin"] == {"old": "王五", "new": ""}
     status, body = await post(site, "jinjiang", "/api/filings", {**change, "fields": {"name": ""}})
     assert status == 400 and "必填项为空" in body["error"]
+
+
+async def test_an_opening_that_gives_a_status_is_refused(site: Site) -> None:
+    fields = {**OPENING, "account_id": "st-1", "status": "注销"}
+    status, body = await post(site, "jinjiang", "/api/filings", {"kind": "open", "fields": fields})
+    assert status == 400 and "开设备案不能指定状态" in body["error"]
+    status, body = await get(site, "prov", "/api/accounts?q=st-1")
+    assert body["total"] == 0
