@@ -192,5 +192,8 @@ async def test_the_change_form_clears_a_field_left_empty(site: Site) -> None:
         async with client.post("/filings", data=change) as response:
             page = await response.text()
             assert response.status == 200 and "已备案" in page, page
+        async with client.get(f"/accounts/{pk}") as response:  # the timeline in Chinese
+            page = await response.text()
+            assert "管理员: 王五 → -" in page and "admin:" not in page
     async with site.api("jinjiang") as api, api.get(f"/api/accounts/{pk}") as response:
         assert (await response.json())["account"]["admin"] == ""

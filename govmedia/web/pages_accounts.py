@@ -7,11 +7,13 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from checks.codes import PROBLEM_LABELS
 from govmedia.web import actions, params
 from govmedia.web.auth import current_user, remote, scope_of
 from govmedia.web.errors import Problem, not_found
 from govmedia.web.keys import CACHE, DB, SETTINGS
 from govmedia.web.rendering import now, pager, render
+from monitor.inspect_account import INCOMPLETE_LABELS
 from registry import scoped
 from registry.fields import FIELDS, PLATFORMS, Status
 from registry.times import SHANGHAI
@@ -49,6 +51,9 @@ async def account_page(request: web.Request) -> web.Response:
         "account.html",
         record=record,
         fields=FIELDS,
+        headers={f.key: f.header for f in FIELDS},
+        problem_labels=PROBLEM_LABELS,
+        reason_labels=INCOMPLETE_LABELS,
         activity=activity,
         notice=request.query.get("notice", ""),
         kinds=KIND_LABELS,
