@@ -109,6 +109,9 @@ def _change(state: AccountState, filing: FilingFacts) -> tuple[AccountState, Cha
     }
     if not changes:
         raise LifecycleError("变更内容与现有登记信息相同")
+    opened = changes.get("opened_on", ("", ""))[1]
+    if opened and opened > filing.effective_on.isoformat():  # ISO dates order as text
+        raise LifecycleError(f"开设日期 {opened} 晚于本次变更的生效日期 {filing.effective_on}")
     values = dict(state.fields)
     values.update({key: new for key, (_, new) in changes.items()})
     return make_state(values, state.status_since, filing.effective_on), changes

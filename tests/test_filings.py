@@ -149,3 +149,9 @@ async def test_a_filing_dated_after_the_day_it_is_filed_is_refused(db: Database)
         await file_on_account(db, str(pk), Kind.CLOSE, META, TODAY + timedelta(days=1))
     record = await queries.get_account(db, str(pk))
     assert record is not None and [f.kind for f in record.filings] == [Kind.OPEN]
+
+
+async def test_a_change_cannot_move_the_opening_date_past_the_change(db: Database) -> None:
+    pk = await open_sample(db)
+    with pytest.raises(FilingRefused, match="开设日期 2030-01-01 晚于本次变更的生效日期"):
+        await file_on_account(db, str(pk), Kind.CHANGE, META, TODAY, {"opened_on": "2030-01-01"})
