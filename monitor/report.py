@@ -23,6 +23,7 @@ from monitor.report_data import (
     deadline_sentence,
     gather,
     no_problems_sentence,
+    nothing_carried_sentence,
     percent,
     summary_sentence,
 )
@@ -70,6 +71,8 @@ async def write_report(
     fmt = path.suffix.lstrip(".").lower()
     if fmt not in FORMATS:
         raise ValueError(f"unknown bulletin format {fmt!r}")
+    if quarter.start > issued:
+        raise ReportRefused(f"{quarter.label} 尚未开始,无法起草通报")
     if region and not await _any_account_in(db, region):
         raise ReportRefused(f"行政区划 {region} 下没有登记的账号,无法起草通报")
     bulletin = await gather(db, quarter, issued=issued, rule=rule, region=region)
@@ -132,7 +135,7 @@ def _problems_html(bulletin: Bulletin) -> str:
 def _carried_html(bulletin: Bulletin) -> str:
     previous = bulletin.quarter.previous().label
     if not bulletin.carried_over:
-        return f"<p>{previous}通报的问题均已整改销号。</p>"
+        return f"<p>{nothing_carried_sentence(bulletin)}</p>"
     rows = "".join(
         f"<tr><td>{e.entry_id}</td><td>{escape(e.account_name)}</td><td>{escape(e.platform)}</td>"
         f"<td>{escape(e.sponsor)}</td><td>{escape(e.problem_label)}</td><td>{e.deadline}</td>"

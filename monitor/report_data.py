@@ -90,6 +90,7 @@ class Bulletin:
     chain_head: str | None
     area: str = ""  # the name of the region a bulletin for part of the registry covers
     by_county: bool = False
+    previous_problems: int = 0  # ledger entries of the quarter before, closed or not
 
     @property
     def area_unit(self) -> str:
@@ -141,11 +142,8 @@ async def gather(
         population, sample_size = await _sample(conn, str(quarter), where)
         outcomes = list((await monitoring.latest_outcomes(conn, str(quarter), where)).values())
         problems = _group(await _entries(conn, str(quarter), where))
-        carried = [
-            entry
-            for entry in await _entries(conn, str(quarter.previous()), where)
-            if entry.status != LedgerStatus.CLOSED
-        ]
+        previous = await _entries(conn, str(quarter.previous()), where)
+        carried = [entry for entry in previous if entry.status != LedgerStatus.CLOSED]
         head = await chain_head(conn)
         area = await _area_name(conn, region, prefix) if len(prefix) >= 4 else ""
     by_platform: dict[str, Rate] = {}
@@ -181,6 +179,7 @@ async def gather(
         by_area=[by_area[c] for c in sorted(by_area)],
         problems=problems,
         carried_over=carried,
+        previous_problems=len(previous),
         chain_head=head,
         area=area,
         by_county=by_county,
@@ -312,6 +311,14 @@ def no_problems_sentence(bulletin: Bulletin) -> str:
     if bulletin.inspected + bulletin.incomplete == 0:
         return "本季度尚未开展抽查,暂无检查结果。"
     return "本季度抽查未发现问题。"
+
+
+def nothing_carried_sentence(bulletin: Bulletin) -> str:
+    """What section 三 says when no problem of the quarter before is still open."""
+    previous = bulletin.quarter.previous().label
+    if bulletin.previous_problems:
+        return f"{previous}通报的问题均已整改销号。"
+    return f"{previous}未发现需要整改的问题。"
 
 
 def deadline_sentence(bulletin: Bulletin) -> str:

@@ -20,6 +20,7 @@ from monitor.report_data import (
     Rate,
     deadline_sentence,
     no_problems_sentence,
+    nothing_carried_sentence,
     percent,
     summary_sentence,
 )
@@ -137,7 +138,7 @@ def write_docx(bulletin: Bulletin, path: Path) -> None:
         )
         _entries_table(document, bulletin.carried_over)
     else:
-        document.add_paragraph(f"{previous}通报的问题均已整改销号。")
+        document.add_paragraph(nothing_carried_sentence(bulletin))
 
     document.add_heading(SECTION_TITLES[3], level=2)
     document.add_paragraph(deadline_sentence(bulletin))

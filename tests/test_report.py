@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import docx
+import pytest
 from click.testing import CliRunner
 from conftest import sample_rows
 from ledgerfixtures import DETECTED, ID_NUMBER, dormant, make_run, open_accounts, privacy, record
@@ -16,7 +17,7 @@ from sqlalchemy import insert, update
 
 from govmedia.cli import main
 from monitor.quarter import Quarter
-from monitor.report import write_report
+from monitor.report import ReportRefused, write_report
 from monitor.workdays import DeadlineRule
 from registry.db import Database
 from registry.schema import accounts, inspections, sample_members, samples
@@ -145,7 +146,12 @@ async def test_empty_quarter_still_makes_a_bulletin(db: Database, tmp_path: Path
     assert bulletin.inspected == 0 and bulletin.report_deadline.provisional
     html = path.read_text("utf-8")
     assert "本季度尚未开展抽查,暂无检查结果" in html and "未发现问题" not in html
+    assert "2026年第四季度未发现需要整改的问题" in html and "均已整改销号" not in html
     assert "尚未配置" in html
+    with pytest.raises(ReportRefused, match="2027年第二季度 尚未开始"):
+        await write_report(
+            db, path, Quarter(2027, 2), issued=date(2027, 3, 31), rule=DeadlineRule()
+        )
 
 
 async def test_cli_report(db: Database, db_url: str, tmp_path: Path) -> None:
