@@ -215,30 +215,36 @@ class ReviewRefused(Refused):
     """A review record submitted through the API was refused; nothing was written."""
 
 
+def _text(record: Mapping[str, Any], key: str) -> str:
+    value = record.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ReviewRefused(f"{key}: 应为字符串")
+    return (value or "").strip()
+
+
+def review_account(record: Mapping[str, Any]) -> tuple[str, str]:
+    """The (platform, account ID) a submitted review record names; raises ReviewRefused."""
+    platform, account_id = _text(record, "platform"), _text(record, "account_id")
+    if platform not in PLATFORMS:
+        raise ReviewRefused(f"platform (平台): '{platform}' 不在允许的范围内")
+    if not account_id:
+        raise ReviewRefused("account_id (账号ID): 必填项为空")
+    return platform, account_id
+
+
 async def submit_review(db: Database, record: Mapping[str, Any], now: datetime) -> tuple[int, bool]:
     """Store one review record (a unit's publishing system posting an approved post), with the
     import's rules; returns (account pk, whether it was new). Raises ReviewRefused."""
     unknown = sorted(set(record) - set(HEADERS.values()))
     if unknown:
         raise ReviewRefused(f"未知字段: {', '.join(unknown)}")
-
-    def text(key: str) -> str:
-        value = record.get(key)
-        if value is not None and not isinstance(value, str):
-            raise ReviewRefused(f"{key}: 应为字符串")
-        return (value or "").strip()
-
-    platform, account_id = text("platform"), text("account_id")
-    if platform not in PLATFORMS:
-        raise ReviewRefused(f"platform (平台): '{platform}' 不在允许的范围内")
-    if not account_id:
-        raise ReviewRefused("account_id (账号ID): 必填项为空")
-    values: dict[str, Any] = {"title": text("title"), "url": text("url")}
+    platform, account_id = review_account(record)
+    values: dict[str, Any] = {"title": _text(record, "title"), "url": _text(record, "url")}
     if not values["title"] and not values["url"]:
         raise ReviewRefused("title (标题) 和 url (链接) 至少填写一项")
     for level in LEVELS:
-        values[f"{level}_reviewer"] = text(f"{level}_reviewer")
-        raw = text(f"{level}_reviewed_at")
+        values[f"{level}_reviewer"] = _text(record, f"{level}_reviewer")
+        raw = _text(record, f"{level}_reviewed_at")
         try:
             values[f"{level}_reviewed_at"] = _review_time(raw, now) if raw else None
         except ValueError as exc:

@@ -11,7 +11,7 @@ from govmedia.web.errors import bad_request, forbidden, not_found
 from registry import filing, ledger, reviews, scoped, users
 from registry.db import Database
 from registry.errors import Refused
-from registry.fields import CHANGEABLE, FIELD_BY_KEY, PLATFORMS, FieldError, Status, parse_date
+from registry.fields import CHANGEABLE, FIELD_BY_KEY, FieldError, Status, parse_date
 from registry.lifecycle import Kind
 from registry.queries import AccountRecord
 from registry.scope import Scope
@@ -187,14 +187,10 @@ async def submit_review(
 ) -> tuple[int, bool]:
     if not user.scope.can_write:
         raise forbidden("只读用户不能提交审核记录")
-    platform, account_id = record.get("platform"), record.get("account_id")
-    if not isinstance(platform, str) or not isinstance(account_id, str):
-        raise bad_request("platform 和 account_id 为必填项, 应为字符串")
-    platform, account_id = platform.strip(), account_id.strip()
-    if not platform or not account_id:
-        raise bad_request("platform 和 account_id 为必填项")
-    if platform not in PLATFORMS:
-        raise bad_request(f"platform (平台): '{platform}' 不在允许的范围内")
+    try:  # a malformed identity is a bad request, before any scope question
+        platform, account_id = reviews.review_account(record)
+    except Refused as exc:
+        raise bad_request(str(exc)) from exc
     if await scoped.account_in_scope(db, user.scope, f"{platform}:{account_id}") is None:
         raise not_found(f"账号 {platform}:{account_id} 未登记,或不在您的管理范围内")
     try:
