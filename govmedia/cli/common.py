@@ -110,6 +110,16 @@ def run(env: Env, work: Callable[[Database], Awaitable[T]], *, check_schema: boo
         sys.exit(1)
 
 
+def region_option(value: str | None) -> str | None:
+    """A ``--region`` value: six ASCII digits (surrounding spaces dropped), or a usage error."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not (len(value) == 6 and value.isascii() and value.isdigit()):
+        raise click.BadParameter("应为 6 位行政区划代码, 如 510100", param_hint="--region")
+    return value
+
+
 def require_existing(env: Env) -> None:
     """For a command whose answer about an empty database would mislead (``ledger verify``):
     a SQLite file that does not exist (a mistyped path) exits 1 instead of being created."""

@@ -14,6 +14,7 @@ from govmedia.cli.common import (
     echo_table,
     emit_json,
     output_folder,
+    region_option,
     require_existing,
     run,
     settings_checked,
@@ -182,8 +183,7 @@ def report(env: Env, quarter: str, output: Path, issued: str | None, region: str
     suffix = output.suffix.lstrip(".").lower()
     if suffix not in REPORT_FORMATS:
         raise click.UsageError(f"通报文件应为 .docx 或 .html: {output}")
-    if region is not None and not (len(region) == 6 and region.isdigit()):
-        raise click.BadParameter("应为 6 位行政区划代码, 如 510100", param_hint="--region")
+    region = region_option(region)
     day = _issued(issued)
     with settings_checked():
         rule = DeadlineRule.from_config(env.settings)

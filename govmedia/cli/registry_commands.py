@@ -10,7 +10,16 @@ from typing import Any
 import click
 from sqlalchemy.engine import make_url
 
-from govmedia.cli.common import Env, common, echo_table, emit_json, output_folder, run, whoami
+from govmedia.cli.common import (
+    Env,
+    common,
+    echo_table,
+    emit_json,
+    output_folder,
+    region_option,
+    run,
+    whoami,
+)
 from registry import filing, inventory, migrate, queries
 from registry.db import Database, database_url
 from registry.errors import Refused
@@ -139,10 +148,7 @@ def accounts_list(
     env: Env, region: str | None, platform: str | None, status: str | None, as_json: bool
 ) -> None:
     """Query the inventory."""
-    if region is not None:
-        region = region.strip()
-        if not (len(region) == 6 and region.isascii() and region.isdigit()):
-            raise click.BadParameter("应为 6 位行政区划代码, 如 510100", param_hint="--region")
+    region = region_option(region)
     rows = run(
         env, lambda db: queries.list_accounts(db, region=region, platform=platform, status=status)
     )
