@@ -70,7 +70,7 @@ def _validated(
             raw = record.get(header) if header else None
             try:
                 values[key] = spec.clean(raw)
-                if spec.default and (raw is None or (isinstance(raw, str) and not raw.strip())):
+                if spec.default and tabular.blank(raw):
                     defaulted.add(key)
             except FieldError as exc:
                 errors.append(RowError(path, number, header or spec.header, str(exc)))

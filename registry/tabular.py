@@ -31,13 +31,14 @@ def _check_headed(headers: tuple[str, ...], record: Sequence[Any], number: int) 
     """Refuse a row with data in a column that has no header (a merged or blank header cell,
     or cells past the last header): that data would otherwise be dropped without a word."""
     for index, cell in enumerate(record):
-        if (index >= len(headers) or not headers[index]) and not _blank(cell):
+        if (index >= len(headers) or not headers[index]) and not blank(cell):
             raise TableError(
                 "该列有数据但没有表头: 请补上表头或删去该列的数据", number, f"第{index + 1}列"
             )
 
 
-def _blank(cell: Any) -> bool:
+def blank(cell: Any) -> bool:
+    """Whether a cell as read holds nothing: none, or only spaces."""
     return cell is None or (isinstance(cell, str) and not cell.strip())
 
 
